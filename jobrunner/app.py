@@ -1,0 +1,155 @@
+"""The Python API: ``jobrunner.load("jobs.yaml")`` and the task handles it generates."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import huey
+from huey.api import TaskWrapper
+
+from jobrunner.build import make_huey, register_schedule, register_task
+from jobrunner.config import Config, Loaded, load_config
+from jobrunner.errors import ConfigError, Issue, UnknownNameError
+
+
+class Handles(Mapping[str, TaskWrapper]):
+    """Task (or schedule) handles by name: ``handles.count_beans`` or ``handles["count_beans"]``.
+
+    Each handle is huey's own ``TaskWrapper``: call it to enqueue, and use
+    ``.schedule(args=, delay=|eta=)``, ``.revoke()``, ``.restore()``, ``.is_revoked()``,
+    ``.s()`` and ``.map()`` as in huey.
+    """
+
+    def __init__(self, kind: str, wrappers: dict[str, TaskWrapper]) -> None:
+        self._kind = kind
+        self._wrappers = wrappers
+
+    def __getitem__(self, name: str) -> TaskWrapper:
+        try:
+            return self._wrappers[name]
+        except KeyError:
+            raise UnknownNameError(self._kind, name, self._wrappers) from None
+
+    def __getattr__(self, name: str) -> TaskWrapper:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._wrappers)
+
+    def __len__(self) -> int:
+        return len(self._wrappers)
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self._wrappers]
+
+    def __repr__(self) -> str:
+        return f"<{self._kind}s: {', '.join(self._wrappers) or 'none'}>"
+
+
+class App:
+    """A loaded ``jobs.yaml``: huey instances with its tasks and schedules registered.
+
+    Build one with :func:`load`. ``app.tasks.NAME(...)`` enqueues,
+    ``app.schedules.NAME`` controls a periodic schedule, ``app.huey(NAME)`` is the
+    underlying ``huey.Huey``.
+    """
+
+    def __init__(
+        self, config: Config, *, immediate: bool | None = None, warnings: list[Issue] | None = None
+    ) -> None:
+        self.config = config
+        self.warnings = list(warnings or [])
+        if immediate is None:
+            immediate = os.environ.get("JOBRUNNER_IMMEDIATE", "").lower() in ("1", "true", "yes")
+        self._hueys = {
+            name: make_huey(instance, immediate=immediate)
+            for name, instance in config.instances.items()
+        }
+        tasks = {
+            name: register_task(self._hueys[task.instance], task)
+            for name, task in config.tasks.items()
+        }
+        schedules = {
+            name: register_schedule(self._hueys[schedule.instance], schedule)
+            for name, schedule in config.schedules.items()
+        }
+        self.tasks = Handles("task", tasks)
+        self.schedules = Handles("schedule", schedules)
+
+    @property
+    def instances(self) -> Mapping[str, huey.Huey]:
+        """Every huey object by instance name."""
+        return dict(self._hueys)
+
+    def huey(self, name: str | None = None) -> huey.Huey:
+        """The ``huey.Huey`` of instance ``name``; the name may be left out when there is one."""
+        if name is None:
+            if len(self._hueys) != 1:
+                raise UnknownNameError("instance", "(none given)", self._hueys)
+            return next(iter(self._hueys.values()))
+        try:
+            return self._hueys[name]
+        except KeyError:
+            raise UnknownNameError("instance", name, self._hueys) from None
+
+    def bind(self) -> None:
+        """Import every task and schedule function now (the consumer does, to fail fast).
+
+        Raises :class:`ConfigError` pointing at the YAML definition of each function
+        that does not import.
+        """
+        from jobrunner.config._imports import explain_import_error
+
+        issues = []
+        for kind, handles, definitions in (
+            ("tasks", self.tasks, self.config.tasks),
+            ("schedules", self.schedules, self.config.schedules),
+        ):
+            for name, wrapper in handles.items():
+                definition: Any = definitions[name]
+                try:
+                    wrapper.func.bind()
+                except Exception as exc:
+                    message, hint = explain_import_error(definition.function, exc)
+                    loc = definition.location
+                    issues.append(
+                        Issue(
+                            loc.file, loc.line, loc.column, f"{kind}.{name}.function", message, hint
+                        )
+                    )
+        if issues:
+            raise ConfigError(issues)
+
+    def close(self) -> None:
+        """Close every storage connection."""
+        for h in self._hueys.values():
+            h.storage.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<jobrunner.App {self.config.path} instances={list(self._hueys)}>"
+
+
+def load(
+    path: str | os.PathLike[str] = "jobs.yaml",
+    *,
+    immediate: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> App:
+    """Validate ``path`` and build its huey instances, tasks and schedules; start no consumer.
+
+    Task functions are not imported, so a producer does not pay for (or need)
+    the task modules' dependencies. ``immediate=True`` runs tasks in the caller
+    (the default follows ``JOBRUNNER_IMMEDIATE``). Raises :class:`ConfigError`.
+    """
+    loaded: Loaded = load_config(path, check_imports=False, environ=environ)
+    return App(loaded.config, immediate=immediate, warnings=loaded.warnings)

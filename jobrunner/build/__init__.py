@@ -1,0 +1,22 @@
+"""Build huey objects from a config: one Huey per instance, tasks and schedules registered on it."""
+
+from __future__ import annotations
+
+from jobrunner.build._backends import make_huey, safe_target
+from jobrunner.build._registry import (
+    SCHEDULE_PREFIX,
+    TASK_PREFIX,
+    LazyFunction,
+    register_schedule,
+    register_task,
+)
+
+__all__ = [
+    "SCHEDULE_PREFIX",
+    "TASK_PREFIX",
+    "LazyFunction",
+    "make_huey",
+    "register_schedule",
+    "register_task",
+    "safe_target",
+]

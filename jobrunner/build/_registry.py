@@ -1,0 +1,107 @@
+"""Register tasks and schedules on a huey object under stable names taken from the YAML keys.
+
+huey names a task ``<func.__module__>.<name>``. jobrunner registers a stand-in
+function whose module is ``jobrunner.tasks`` (or ``jobrunner.schedules``), so the
+name in a message depends only on the YAML key: a producer enqueues without
+importing the task's module, and moving the function does not orphan queued work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import huey
+from huey.api import TaskWrapper
+
+from jobrunner.config._imports import import_callable
+from jobrunner.config.model import ScheduleConfig, TaskConfig, TaskOptions
+from jobrunner.scheduling import is_due
+from jobrunner.timezones import zone
+
+TASK_PREFIX = "jobrunner.tasks"
+SCHEDULE_PREFIX = "jobrunner.schedules"
+
+
+class LazyFunction:
+    """Stands in for ``module:function`` and imports it on first call (or :meth:`bind`)."""
+
+    def __init__(
+        self,
+        reference: str,
+        name: str,
+        module: str,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.reference = reference
+        self.__name__ = name
+        self.__qualname__ = name
+        self.__module__ = module
+        self.__doc__ = f"Runs {reference}."
+        self._args = args
+        self._kwargs = dict(kwargs or {})
+        self._target: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
+
+    def bind(self) -> Callable[..., Any]:
+        """Import the target now; raises what the import raises."""
+        if self._target is None:
+            with self._lock:
+                if self._target is None:
+                    self._target = import_callable(self.reference)
+        return self._target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        target = self._target or self.bind()
+        if self._args or self._kwargs:
+            return target(*self._args, *args, **{**self._kwargs, **kwargs})
+        return target(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self.__module__}.{self.__name__} -> {self.reference}>"
+
+
+def _huey_options(options: TaskOptions) -> dict[str, Any]:
+    return {
+        "retries": options.retries,
+        "retry_delay": options.retry_delay,
+        "retry_backoff": options.retry_backoff,
+        "priority": options.priority,
+        "expires": options.expires,
+        "timeout": options.timeout,
+        "context": options.context,
+    }
+
+
+def register_task(app_huey: huey.Huey, task: TaskConfig) -> TaskWrapper:
+    """Register ``task`` on ``app_huey`` as ``jobrunner.tasks.<name>``."""
+    function = LazyFunction(task.function, task.name, TASK_PREFIX)
+    return app_huey.task(name=task.name, **_huey_options(task.options))(function)
+
+
+def register_schedule(app_huey: huey.Huey, schedule: ScheduleConfig) -> TaskWrapper:
+    """Register ``schedule`` as a huey periodic task ``jobrunner.schedules.<name>``.
+
+    The stand-in function carries the schedule's ``args`` and ``kwargs``, which
+    plain huey periodic tasks cannot take.
+    """
+    function = LazyFunction(
+        schedule.function, schedule.name, SCHEDULE_PREFIX, schedule.args, schedule.kwargs
+    )
+    tz = zone(schedule.timezone)
+    utc = app_huey.utc
+
+    def due(timestamp: datetime) -> bool:
+        if not schedule.enabled:
+            return False
+        # huey passes a naive timestamp on its own clock: UTC, or local time.
+        moment = timestamp.replace(tzinfo=UTC) if utc else timestamp.astimezone()
+        tick = moment.astimezone(UTC).replace(second=0, microsecond=0)
+        return is_due(schedule.cron, tz, tick)
+
+    return app_huey.periodic_task(due, name=schedule.name, **_huey_options(schedule.options))(
+        function
+    )

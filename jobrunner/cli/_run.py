@@ -1,0 +1,72 @@
+"""``jobrunner run FILE``: run the consumers of every instance (or the chosen ones)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from jobrunner.runtime import Runner, RunOptions
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the consumers and schedules of a jobs.yaml",
+        description="Start one huey consumer per instance. SIGINT or SIGTERM stops them "
+        "gracefully (running tasks finish); a second signal interrupts the tasks.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the jobs.yaml to run")
+    parser.add_argument(
+        "--instance",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this instance (repeatable)",
+    )
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="workers per instance (overrides the file)",
+    )
+    parser.add_argument(
+        "-k",
+        "--worker-type",
+        choices=("thread", "process", "greenlet"),
+        help="worker type (overrides the file)",
+    )
+    parser.add_argument(
+        "-n",
+        "--no-periodic",
+        action="store_true",
+        help="do not fire schedules (run queued tasks only)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="log level",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    options = RunOptions(
+        instances=tuple(args.instance),
+        workers=args.workers,
+        worker_type=args.worker_type,
+        periodic=False if args.no_periodic else None,
+    )
+    return Runner(args.file, options).run()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value

@@ -1,0 +1,90 @@
+"""Import the ``module.path:attribute`` references of a config, reporting failures at their line."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jobrunner.config._yaml import Document
+from jobrunner.errors import Issue
+
+
+def add_search_path(folder: Path) -> None:
+    """Make modules beside the YAML file importable, as they are for ``python -m``.
+
+    A console script's ``sys.path`` starts with the script's own folder, not the
+    working directory, so ``examples.tasks`` would not import without this.
+    """
+    for entry in (str(folder), str(Path.cwd())):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+
+
+def import_object(reference: str) -> Any:
+    """The object named by ``module.path:attribute`` (attribute may be dotted)."""
+    module_name, _, attribute = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def import_callable(reference: str) -> Callable[..., Any]:
+    """Like :func:`import_object`, and check the result is a plain callable."""
+    obj = import_object(reference)
+    if not callable(obj):
+        raise TypeError(f"{reference} is a {type(obj).__name__}, not a function")
+    if inspect.iscoroutinefunction(obj):
+        raise TypeError(
+            f"{reference} is an async function; huey runs plain functions "
+            "(wrap it: def f(*a): return asyncio.run(coro(*a)))"
+        )
+    # A function already decorated with @huey.task() is a TaskWrapper; run what it wraps.
+    func = getattr(obj, "func", None)
+    if func is not None and type(obj).__name__ == "TaskWrapper":
+        return func  # type: ignore[no-any-return]
+    return obj  # type: ignore[no-any-return]
+
+
+def explain_import_error(reference: str, exc: BaseException) -> tuple[str, str]:
+    """A message and a hint for a reference that failed to import."""
+    module_name, _, attribute = reference.partition(":")
+    if isinstance(exc, ModuleNotFoundError):
+        missing = exc.name or module_name
+        if missing == module_name or module_name.startswith(missing + "."):
+            return (
+                f"cannot import {reference}: no module named {missing!r}",
+                "check the spelling, and that the module's folder is the YAML file's "
+                "folder, the working directory or on PYTHONPATH",
+            )
+        return (
+            f"cannot import {reference}: its module needs {missing!r}, which is not installed",
+            f"pip install the package that provides {missing!r}",
+        )
+    if isinstance(exc, AttributeError):
+        return (
+            f"cannot import {reference}: module {module_name!r} has no attribute {attribute!r}",
+            "check the name after the colon",
+        )
+    if isinstance(exc, TypeError):
+        return str(exc), "point function: at a plain def"
+    return (
+        f"cannot import {reference}: importing {module_name!r} raised {type(exc).__name__}: {exc}",
+        "run `python -c 'import " + module_name + "'` to see the full traceback",
+    )
+
+
+def check_references(doc: Document, references: dict[tuple[str, ...], str]) -> list[Issue]:
+    """One issue per reference (keyed by its config path) that does not import."""
+    issues = []
+    for path, reference in references.items():
+        try:
+            import_callable(reference)
+        except Exception as exc:
+            message, hint = explain_import_error(reference, exc)
+            issues.append(doc.issue(path, message, hint))
+    return issues

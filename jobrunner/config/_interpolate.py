@@ -1,0 +1,83 @@
+"""Expand ``${VAR}`` and ``${VAR:-default}`` in the string values of a document.
+
+``$$`` stands for a literal ``$``. When a whole plain (unquoted) scalar is one
+reference, the expanded text is read again as a YAML scalar, so
+``port: ${REDIS_PORT:-6379}`` is the integer 6379, as the user meant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from jobrunner.config._yaml import Document, Path_
+from jobrunner.errors import Issue
+
+_REFERENCE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})")
+_MALFORMED = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})[^}]*\}?")
+
+
+def interpolate(doc: Document, environ: Mapping[str, str]) -> list[Issue]:
+    """Expand references in place; return one issue per unset or malformed reference."""
+    issues: list[Issue] = []
+    doc.data = _walk(doc.data, (), doc, environ, issues)
+    return issues
+
+
+def _walk(
+    value: Any, path: Path_, doc: Document, environ: Mapping[str, str], issues: list[Issue]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _walk(v, (*path, k), doc, environ, issues) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, (*path, i), doc, environ, issues) for i, v in enumerate(value)]
+    if isinstance(value, str) and "$" in value:
+        return _expand(value, path, doc, environ, issues)
+    return value
+
+
+def _expand(
+    text: str, path: Path_, doc: Document, environ: Mapping[str, str], issues: list[Issue]
+) -> Any:
+    bad = _MALFORMED.search(text)
+    if bad:
+        issues.append(
+            doc.issue(
+                path,
+                f"malformed variable reference {bad.group(0)!r}",
+                "write ${NAME} or ${NAME:-default}; use $$ for a literal $",
+            )
+        )
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name is None:
+            return "$"
+        if name in environ:
+            return environ[name]
+        default = match.group("default")
+        if default is not None:
+            return default
+        issues.append(
+            doc.issue(
+                path,
+                f"environment variable {name} is not set",
+                f"export {name}=..., or give a default with ${{{name}:-value}}",
+            )
+        )
+        return ""
+
+    expanded = _REFERENCE.sub(replace, text)
+    whole = _REFERENCE.fullmatch(text)
+    if whole and whole.group("name") and path in doc.plain:
+        try:
+            typed = yaml.safe_load(expanded)
+        except yaml.YAMLError:
+            return expanded
+        if isinstance(typed, (str, int, float, bool)):
+            return typed
+    return expanded

@@ -1,0 +1,329 @@
+"""Turn a schema-valid document into frozen config objects, with the checks a schema cannot do.
+
+Checks here: crons parse (with huey's own parser), time zones exist, references
+to tasks and instances resolve. Each definition is resolved on its own, so one
+broken task does not hide the errors of the next.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from jobrunner.config._duration import parse_duration
+from jobrunner.config._yaml import Document
+from jobrunner.config.model import (
+    Config,
+    ConsumerConfig,
+    InstanceConfig,
+    Location,
+    ScheduleConfig,
+    SerializerConfig,
+    TaskConfig,
+    TaskOptions,
+)
+from jobrunner.errors import Issue
+from jobrunner.scheduling import Cron, CronError
+
+# Instance keys that configure jobrunner/huey itself; every other key of an
+# instance is a keyword argument of its storage class.
+INSTANCE_KEYS = frozenset(
+    {
+        "backend",
+        "name",
+        "results",
+        "store_none",
+        "immediate",
+        "utc",
+        "timezone",
+        "compression",
+        "serializer",
+        "delivery",
+        "lease",
+        "consumer",
+    }
+)
+_TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
+_DURATION_OPTIONS = frozenset({"retry_delay", "expires", "timeout"})
+_SHARED_BACKENDS = frozenset({"redis", "redis-expire", "priority-redis", "postgres"})
+
+
+def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
+    """The typed config of ``doc`` and the issues found; no config when any is an error."""
+    data: Mapping[str, Any] = doc.data
+    issues: list[Issue] = []
+    folder = path.resolve().parent
+    file_zone: str | None = data.get("timezone")
+    if file_zone is not None:
+        _check_zone(file_zone, ("timezone",), doc, issues)
+    defaults = _options(data.get("defaults", {}), TaskOptions())
+
+    raw_instances = data.get("instances") or {"default": {"backend": "sqlite"}}
+    instances: dict[str, InstanceConfig] = {}
+    for name, raw in raw_instances.items():
+        instance = _guard(_instance, name, raw, doc, folder, path, issues)
+        if instance is not None:
+            instances[name] = instance
+
+    tasks: dict[str, TaskConfig] = {}
+    for name, raw in (data.get("tasks") or {}).items():
+        task = _guard(_task, name, raw, doc, defaults, raw_instances, issues)
+        if task is not None:
+            tasks[name] = task
+
+    schedules: dict[str, ScheduleConfig] = {}
+    for name, raw in (data.get("schedules") or {}).items():
+        schedule = _guard(
+            _schedule,
+            name,
+            raw,
+            doc,
+            defaults,
+            raw_instances,
+            instances,
+            tasks,
+            data.get("tasks") or {},
+            file_zone,
+            issues,
+        )
+        if schedule is not None:
+            schedules[name] = schedule
+
+    if any(issue.severity == "error" for issue in issues):
+        return None, issues
+    config = Config(
+        path=path,
+        instances=MappingProxyType(instances),
+        tasks=MappingProxyType(tasks),
+        schedules=MappingProxyType(schedules),
+        defaults=defaults,
+        timezone=file_zone or "UTC",
+    )
+    return config, issues
+
+
+def _guard(build: Any, *args: Any) -> Any:
+    # A value the schema already rejected can make resolving raise; the schema's
+    # issue is the one the user sees, so the definition is just skipped here.
+    try:
+        return build(*args)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _location(doc: Document, path: tuple[str, ...]) -> Location:
+    line, column = doc.where(path, key=True)
+    return Location(doc.file, line, column)
+
+
+def _options(raw: Mapping[str, Any], base: TaskOptions) -> TaskOptions:
+    values = {}
+    for key in _TASK_OPTION_KEYS & raw.keys():
+        value = raw[key]
+        if key in _DURATION_OPTIONS and value is not None:
+            value = parse_duration(value)
+        values[key] = value
+    return TaskOptions(**{**base.__dict__, **values})
+
+
+def _instance(
+    name: str, raw: Mapping[str, Any], doc: Document, folder: Path, path: Path, issues: list[Issue]
+) -> InstanceConfig:
+    where = ("instances", name)
+    backend = raw.get("backend", "sqlite")
+    storage = {k: v for k, v in raw.items() if k not in INSTANCE_KEYS}
+    if backend == "sqlite":
+        filename = storage.get("filename", f"{path.stem}.db")
+        if filename != ":memory:" and not Path(filename).is_absolute():
+            filename = str(folder / filename)
+        storage["filename"] = filename
+    if backend == "file":
+        storage["path"] = str(folder / storage["path"])
+    storage_class = storage.pop("storage_class", None)
+    if backend == "custom":
+        storage = dict(storage.pop("options", {}) or {})
+    if "timezone" in raw:
+        _check_zone(raw["timezone"], (*where, "timezone"), doc, issues)
+    serializer = SerializerConfig(**(raw.get("serializer") or {}))
+    if backend in _SHARED_BACKENDS and not serializer.secret:
+        issues.append(
+            doc.issue(
+                where,
+                f"instance {name!r} uses {backend} without a message signing secret",
+                "anyone who can write to the server can run code in your workers; add "
+                "serializer: {secret: ${JOBRUNNER_SECRET}}",
+                key=True,
+                severity="warning",
+            )
+        )
+    consumer_raw = dict(raw.get("consumer") or {})
+    if "shutdown_timeout" in consumer_raw:
+        consumer_raw["shutdown_timeout"] = parse_duration(consumer_raw["shutdown_timeout"])
+    return InstanceConfig(
+        name=name,
+        backend=backend,
+        location=_location(doc, where),
+        queue_name=raw.get("name", name),
+        storage=MappingProxyType(storage),
+        storage_class=storage_class,
+        results=raw.get("results", True),
+        store_none=raw.get("store_none", False),
+        immediate=raw.get("immediate", False),
+        utc=raw.get("utc", True),
+        timezone=raw.get("timezone"),
+        compression=raw.get("compression", False),
+        serializer=serializer,
+        delivery=raw.get("delivery", "at_least_once"),
+        lease=parse_duration(raw.get("lease", 30)),
+        consumer=ConsumerConfig(**consumer_raw),
+    )
+
+
+def _pick_instance(
+    explicit: str | None,
+    where: tuple[str, ...],
+    doc: Document,
+    raw_instances: Mapping[str, Any],
+    issues: list[Issue],
+) -> str | None:
+    known = list(raw_instances)
+    if explicit is not None:
+        if explicit not in raw_instances:
+            issues.append(_unknown(doc, (*where, "instance"), "instance", explicit, known))
+            return None
+        return explicit
+    if len(known) == 1:
+        return known[0]
+    issues.append(
+        doc.issue(
+            where,
+            f"several instances are defined ({', '.join(known)}); name one",
+            f"add `instance: {known[0]}` (or another) to this definition",
+            key=True,
+        )
+    )
+    return None
+
+
+def _task(
+    name: str,
+    raw: Mapping[str, Any],
+    doc: Document,
+    defaults: TaskOptions,
+    raw_instances: Mapping[str, Any],
+    issues: list[Issue],
+) -> TaskConfig | None:
+    where = ("tasks", name)
+    instance = _pick_instance(raw.get("instance"), where, doc, raw_instances, issues)
+    options = _options(raw, defaults)
+    if instance is None:
+        return None
+    return TaskConfig(name, raw["function"], instance, options, _location(doc, where))
+
+
+def _schedule(
+    name: str,
+    raw: Mapping[str, Any],
+    doc: Document,
+    defaults: TaskOptions,
+    raw_instances: Mapping[str, Any],
+    instances: Mapping[str, InstanceConfig],
+    tasks: Mapping[str, TaskConfig],
+    raw_tasks: Mapping[str, Any],
+    file_zone: str | None,
+    issues: list[Issue],
+) -> ScheduleConfig | None:
+    where = ("schedules", name)
+    cron = _cron(raw["cron"], (*where, "cron"), doc, issues)
+    task_name = raw.get("task")
+    function: str | None = raw.get("function")
+    instance: str | None
+    base = defaults
+    if task_name is not None:
+        if task_name not in raw_tasks:
+            issues.append(_unknown(doc, (*where, "task"), "task", task_name, list(raw_tasks)))
+            return None
+        task = tasks.get(task_name)
+        if task is None:
+            return None  # The task itself is broken and reported already.
+        function, instance, base = task.function, task.instance, task.options
+        if raw.get("instance", instance) != instance:
+            issues.append(
+                doc.issue(
+                    (*where, "instance"),
+                    f"instance {raw['instance']!r} differs from the instance {instance!r} of task "
+                    f"{task_name!r}",
+                    "a schedule that names a task runs on that task's instance; remove this key",
+                    key=True,
+                )
+            )
+            return None
+    else:
+        instance = _pick_instance(raw.get("instance"), where, doc, raw_instances, issues)
+    zone = raw.get("timezone")
+    if zone is not None:
+        _check_zone(zone, (*where, "timezone"), doc, issues)
+    elif instance is not None and instance in instances:
+        owner = instances[instance]
+        # The schedule runs on its instance's clock unless a zone is named.
+        zone = owner.timezone or file_zone or ("UTC" if owner.utc else "local")
+    if cron is None or instance is None or function is None or zone is None:
+        return None
+    jitter = raw.get("jitter")
+    window = raw.get("catchup_window")
+    return ScheduleConfig(
+        name=name,
+        function=function,
+        instance=instance,
+        cron=cron,
+        timezone=zone,
+        options=_options(raw, base),
+        location=_location(doc, where),
+        task=task_name,
+        args=tuple(raw.get("args", ())),
+        kwargs=MappingProxyType(dict(raw.get("kwargs", {}))),
+        enabled=raw.get("enabled", True),
+        overlap=raw.get("overlap", "allow"),
+        catchup=raw.get("catchup", "none"),
+        catchup_window=parse_duration(window) if window is not None else None,
+        jitter=parse_duration(jitter) if jitter is not None else 0.0,
+    )
+
+
+def _cron(raw: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> Cron | None:
+    try:
+        return Cron.parse(raw)
+    except CronError as exc:
+        at = where if isinstance(raw, str) or exc.field == "cron" else (*where, exc.field)
+        hint = (
+            '5 fields: minute hour day month day_of_week, e.g. "*/5 * * * *"; '
+            "*, */n, a-b, a-b/n and lists work"
+        )
+        field = "" if exc.field == "cron" else f"{exc.field} field: "
+        issues.append(doc.issue(at, f"invalid cron: {field}{exc.message}", hint))
+        return None
+
+
+def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> None:
+    if zone in ("UTC", "local"):
+        return
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(zone, sorted(available_timezones()), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as Europe/Berlin"
+        issues.append(doc.issue(where, f"unknown time zone {zone!r}", hint))
+
+
+def _unknown(
+    doc: Document, where: tuple[str, ...], kind: str, name: str, known: list[str]
+) -> Issue:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = (
+        f"did you mean {close[0]!r}?" if close else f"defined {kind}s: {', '.join(known) or 'none'}"
+    )
+    return doc.issue(where, f"unknown {kind} {name!r}", hint)

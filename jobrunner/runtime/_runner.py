@@ -1,0 +1,168 @@
+"""Run the consumers of every instance of a config in one process, and stop them cleanly.
+
+huey's ``Consumer.run()`` owns the main thread and its signals, and runs one
+instance. Here each consumer is only ``start()``-ed; this module keeps the
+main thread, the signal handlers and the health checks for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+from huey.consumer import Consumer
+
+from jobrunner.app import App
+from jobrunner.build import safe_target
+from jobrunner.config import load_config
+from jobrunner.errors import RunnerError, UnknownNameError
+from jobrunner.runtime._consumer import make_consumer, with_overrides
+
+log = logging.getLogger("jobrunner")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``jobrunner run`` was asked for on the command line."""
+
+    instances: tuple[str, ...] = ()
+    workers: int | None = None
+    worker_type: str | None = None
+    periodic: bool | None = None
+    reload: bool = True
+    reload_poll: float | None = None
+
+
+class Runner:
+    """Loads a config, starts one consumer per instance and supervises them."""
+
+    def __init__(self, path: str, options: RunOptions | None = None) -> None:
+        self.path = path
+        self.options = options or RunOptions()
+        self._wake = threading.Event()
+        self._signals: list[int] = []
+        self.consumers: dict[str, Consumer] = {}
+        self.app: App | None = None
+
+    def start(self) -> None:
+        """Load and validate the config, import every function, start the consumers."""
+        loaded = load_config(self.path, check_imports=True)
+        for warning in loaded.warnings:
+            log.warning("%s", warning.format())
+        app = App(loaded.config, immediate=False)
+        app.bind()
+        self.app = app
+        names = self.options.instances or tuple(loaded.config.instances)
+        for name in names:
+            if name not in loaded.config.instances:
+                raise UnknownNameError("instance", name, loaded.config.instances)
+        for name in names:
+            instance = loaded.config.instances[name]
+            if instance.immediate:
+                log.warning(
+                    "instance %s is in immediate mode (its tasks run in the caller); "
+                    "no consumer started for it",
+                    name,
+                )
+                continue
+            settings = with_overrides(
+                instance.consumer,
+                workers=self.options.workers,
+                worker_type=self.options.worker_type,
+                periodic=self.options.periodic,
+            )
+            self.consumers[name] = make_consumer(app.huey(name), settings)
+            log.info(
+                "instance %s: %s %s, %d %s worker(s), schedules %s",
+                name,
+                instance.backend,
+                safe_target(instance),
+                settings.workers,
+                settings.worker_type,
+                "on" if settings.periodic else "off",
+            )
+        if not self.consumers:
+            raise RunnerError("no instance to run: every selected instance is in immediate mode")
+        config = loaded.config
+        log.info(
+            "loaded %s: %d instance(s), %d task(s), %d schedule(s)",
+            self.path,
+            len(config.instances),
+            len(config.tasks),
+            len(config.schedules),
+        )
+        for consumer in self.consumers.values():
+            consumer.start()
+        # Each Consumer.start() installed its own handlers; one set serves them all.
+        self._install_signal_handlers()
+
+    def run(self) -> int:
+        """Start, then supervise until SIGINT or SIGTERM; return the exit code."""
+        self.start()
+        restart = self._supervise()
+        self.stop(graceful=True)
+        if restart:
+            log.info("restarting (SIGHUP)")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execv(sys.executable, [sys.executable, *sys.argv])
+        log.info("stopped")
+        return 0
+
+    def _supervise(self) -> bool:
+        next_check = {name: time.monotonic() for name in self.consumers}
+        while True:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            while self._signals:
+                signum = self._signals.pop(0)
+                log.info("received %s", signal.Signals(signum).name)
+                return signum == getattr(signal, "SIGHUP", None)
+            now = time.monotonic()
+            for name, consumer in self.consumers.items():
+                if now >= next_check[name]:
+                    next_check[name] = now + consumer._health_check_interval
+                    if consumer._health_check:
+                        consumer.check_worker_health()
+
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop every consumer; with ``graceful``, running tasks finish first.
+
+        A second SIGINT or SIGTERM during a graceful stop interrupts the workers.
+        """
+        threads = [
+            threading.Thread(
+                target=consumer.stop,
+                kwargs={"graceful": graceful},
+                name=f"stop-{name}",
+                daemon=True,
+            )
+            for name, consumer in self.consumers.items()
+        ]
+        for thread in threads:
+            thread.start()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(0.1)
+            if graceful and self._signals:
+                log.warning("second signal: interrupting running tasks")
+                self._signals.clear()
+                for consumer in self.consumers.values():
+                    consumer._interrupt_workers()
+        for consumer in self.consumers.values():
+            consumer.huey.notify_interrupted_tasks()
+
+    def _install_signal_handlers(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if signum is not None:
+                signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._signals.append(signum)
+        self._wake.set()
