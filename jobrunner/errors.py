@@ -6,6 +6,7 @@ CLI maps the tree to exit codes in one place (``jobrunner.cli._exit``).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -89,7 +90,11 @@ class UnknownNameError(JobRunnerError, LookupError):
         self.name = name
         self.known = sorted(known)
         listed = ", ".join(self.known) or "none"
-        super().__init__(f"no {kind} named {name!r} in the configuration; known {kind}s: {listed}")
+        close = difflib.get_close_matches(name, self.known, n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        super().__init__(
+            f"no {kind} named {name!r} in the configuration; {guess}known {kind}s: {listed}"
+        )
 
 
 class RunnerError(JobRunnerError):

@@ -4,6 +4,10 @@ huey names a task ``<func.__module__>.<name>``. jobrunner registers a stand-in
 function whose module is ``jobrunner.tasks`` (or ``jobrunner.schedules``), so the
 name in a message depends only on the YAML key: a producer enqueues without
 importing the task's module, and moving the function does not orphan queued work.
+
+Each registered task class carries its config as a class attribute
+(``task_config`` or ``schedule_config``): at run time huey's registry is the one
+source of truth of what is registered, and a reload changes it in place.
 """
 
 from __future__ import annotations
@@ -79,7 +83,10 @@ def _huey_options(options: TaskOptions) -> dict[str, Any]:
 def register_task(app_huey: huey.Huey, task: TaskConfig) -> TaskWrapper:
     """Register ``task`` on ``app_huey`` as ``jobrunner.tasks.<name>``."""
     function = LazyFunction(task.function, task.name, TASK_PREFIX)
-    return app_huey.task(name=task.name, **_huey_options(task.options))(function)
+    wrapper: TaskWrapper = app_huey.task(
+        name=task.name, task_config=task, **_huey_options(task.options)
+    )(function)
+    return wrapper
 
 
 def register_schedule(app_huey: huey.Huey, schedule: ScheduleConfig) -> TaskWrapper:
@@ -102,6 +109,7 @@ def register_schedule(app_huey: huey.Huey, schedule: ScheduleConfig) -> TaskWrap
         tick = moment.astimezone(UTC).replace(second=0, microsecond=0)
         return is_due(schedule.cron, tz, tick)
 
-    return app_huey.periodic_task(due, name=schedule.name, **_huey_options(schedule.options))(
-        function
-    )
+    wrapper: TaskWrapper = app_huey.periodic_task(
+        due, name=schedule.name, schedule_config=schedule, **_huey_options(schedule.options)
+    )(function)
+    return wrapper
