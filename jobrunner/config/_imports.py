@@ -33,15 +33,26 @@ def import_object(reference: str) -> Any:
     return obj
 
 
+class NotUsableError(TypeError):
+    """A reference imports, but what it names cannot be used where it is referenced."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def import_callable(reference: str) -> Callable[..., Any]:
     """Like :func:`import_object`, and check the result is a plain callable."""
     obj = import_object(reference)
     if not callable(obj):
-        raise TypeError(f"{reference} is a {type(obj).__name__}, not a function")
+        raise NotUsableError(
+            f"{reference} is {_a(type(obj).__name__)}, not a function",
+            "point function: at a function defined with def",
+        )
     if inspect.iscoroutinefunction(obj):
-        raise TypeError(
-            f"{reference} is an async function; huey runs plain functions "
-            "(wrap it: def f(*a): return asyncio.run(coro(*a)))"
+        raise NotUsableError(
+            f"{reference} is an async function; huey runs plain functions",
+            "wrap it in a plain function: def run(*args): return asyncio.run(coro(*args))",
         )
     # A function already decorated with @huey.task() is a TaskWrapper; run what it wraps.
     func = getattr(obj, "func", None)
@@ -50,9 +61,29 @@ def import_callable(reference: str) -> Callable[..., Any]:
     return obj  # type: ignore[no-any-return]
 
 
+def import_storage_class(reference: str) -> type[Any]:
+    """The huey storage class named by ``reference`` (a ``BaseStorage`` subclass)."""
+    from huey.storage import BaseStorage
+
+    obj = import_object(reference)
+    if not (isinstance(obj, type) and issubclass(obj, BaseStorage)):
+        what = f"the class {obj.__name__}" if isinstance(obj, type) else _a(type(obj).__name__)
+        raise NotUsableError(
+            f"{reference} is {what}, not a huey storage class",
+            "point storage_class: at a subclass of huey.storage.BaseStorage",
+        )
+    return obj
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def explain_import_error(reference: str, exc: BaseException) -> tuple[str, str]:
     """A message and a hint for a reference that failed to import."""
     module_name, _, attribute = reference.partition(":")
+    if isinstance(exc, NotUsableError):
+        return str(exc), exc.hint
     if isinstance(exc, ModuleNotFoundError):
         missing = exc.name or module_name
         if missing == module_name or module_name.startswith(missing + "."):
@@ -65,26 +96,37 @@ def explain_import_error(reference: str, exc: BaseException) -> tuple[str, str]:
             f"cannot import {reference}: its module needs {missing!r}, which is not installed",
             f"pip install the package that provides {missing!r}",
         )
-    if isinstance(exc, AttributeError):
+    if isinstance(exc, AttributeError) and _imports_cleanly(module_name):
         return (
             f"cannot import {reference}: module {module_name!r} has no attribute {attribute!r}",
             "check the name after the colon",
         )
-    if isinstance(exc, TypeError):
-        return str(exc), "point function: at a plain def"
     return (
         f"cannot import {reference}: importing {module_name!r} raised {type(exc).__name__}: {exc}",
-        "run `python -c 'import " + module_name + "'` to see the full traceback",
+        f"run `python -c 'import {module_name}'` to see the full traceback",
     )
+
+
+def _imports_cleanly(module_name: str) -> bool:
+    # An AttributeError raised while the module itself runs is an import failure,
+    # not a misspelled attribute; by now a module that imported is in sys.modules.
+    return module_name in sys.modules
 
 
 def check_references(doc: Document, references: dict[tuple[str, ...], str]) -> list[Issue]:
     """One issue per reference (keyed by its config path) that does not import."""
     issues = []
+    # Modules written since the interpreter last looked at a folder (a reload, a test)
+    # are invisible to the cached directory listings until they are dropped.
+    importlib.invalidate_caches()
     for path, reference in references.items():
         try:
-            import_callable(reference)
-        except Exception as exc:
+            if path[-1] == "storage_class":
+                import_storage_class(reference)
+            else:
+                import_callable(reference)
+        except (Exception, SystemExit) as exc:
+            # SystemExit too: a module that calls sys.exit() on import must not end validation.
             message, hint = explain_import_error(reference, exc)
             issues.append(doc.issue(path, message, hint))
     return issues

@@ -1,5 +1,6 @@
 """Expand ``${VAR}`` and ``${VAR:-default}`` in the string values of a document.
 
+``${VAR:-default}`` uses the default when VAR is unset or empty, as the shell does.
 ``$$`` stands for a literal ``$``. When a whole plain (unquoted) scalar is one
 reference, the expanded text is read again as a YAML scalar, so
 ``port: ${REDIS_PORT:-6379}`` is the integer 6379, as the user meant.
@@ -13,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from jobrunner.config._yaml import Document, Path_
+from jobrunner.config._yaml import Document, Path_, dotted
 from jobrunner.errors import Issue
 
 _REFERENCE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})")
@@ -45,8 +46,10 @@ def _expand(
     bad = _MALFORMED.search(text)
     if bad:
         issues.append(
-            doc.issue(
+            _at(
+                doc,
                 path,
+                bad.start(),
                 f"malformed variable reference {bad.group(0)!r}",
                 "write ${NAME} or ${NAME:-default}; use $$ for a literal $",
             )
@@ -57,14 +60,18 @@ def _expand(
         name = match.group("name")
         if name is None:
             return "$"
-        if name in environ:
-            return environ[name]
+        value = environ.get(name)
         default = match.group("default")
+        # As in the shell, ":-" also replaces a variable that is set but empty.
+        if value or (value is not None and default is None):
+            return value
         if default is not None:
             return default
         issues.append(
-            doc.issue(
+            _at(
+                doc,
                 path,
+                match.start(),
                 f"environment variable {name} is not set",
                 f"export {name}=..., or give a default with ${{{name}:-value}}",
             )
@@ -81,3 +88,9 @@ def _expand(
         if isinstance(typed, (str, int, float, bool)):
             return typed
     return expanded
+
+
+def _at(doc: Document, path: Path_, offset: int, message: str, hint: str) -> Issue:
+    """An issue pointing at character ``offset`` of the string at ``path`` (the ``${``)."""
+    line, column = doc.column_in(path, offset)
+    return Issue(doc.file, line, column, dotted(path), message, hint)

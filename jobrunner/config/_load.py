@@ -10,8 +10,8 @@ from typing import Any
 from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
-from jobrunner.config._schema import validate_schema
-from jobrunner.config._yaml import read_yaml
+from jobrunner.config._schema import describe_value, validate_schema
+from jobrunner.config._yaml import dotted, read_yaml
 from jobrunner.config.model import Config
 from jobrunner.errors import ConfigError, Issue
 
@@ -38,21 +38,11 @@ def load_config(
     file = os.fspath(path)
     text = _read(file)
     doc, issues = read_yaml(text, file)
-    if doc.data is None and not issues:
-        issues.append(
-            Issue(
-                file,
-                0,
-                0,
-                "",
-                "the file is empty",
-                "start with `version: 1`, then instances:, tasks: and schedules:",
-            )
-        )
-    if issues:
+    if doc.data is None:
+        if not issues:
+            issues.append(_empty(text, file))
         raise ConfigError(issues)
     if not isinstance(doc.data, dict):
-        found = "a list" if isinstance(doc.data, list) else f"{type(doc.data).__name__}"
         line, column = doc.where(())
         raise ConfigError(
             [
@@ -61,29 +51,52 @@ def load_config(
                     line,
                     column,
                     "",
-                    f"expected a mapping at the top level, got {found}",
-                    "start with `version: 1`, then instances:, tasks: and schedules:",
+                    f"expected a mapping at the top level, got {describe_value(doc.data)}",
+                    _START,
                 )
             ]
         )
-    issues += interpolate(doc, os.environ if environ is None else environ)
-    issues += validate_schema(doc)
-    config, semantic = resolve(doc, Path(file))
-    issues += semantic
+    # Each later stage checks values an earlier stage may already have reported (an
+    # unset variable leaves "" where a port goes); keep the earliest report only.
+    broken = {dotted(path) for path in doc.broken}
+    unreadable = [issue for issue in issues if issue.path in broken]
+    values = interpolate(doc, os.environ if environ is None else environ)
+    values += [issue for issue in validate_schema(doc) if not _covered(issue, unreadable + values)]
+    config, later = resolve(doc, Path(file))
     folder = Path(file).resolve().parent
     add_search_path(folder)
-    if check_imports and isinstance(doc.data, dict):
-        issues += check_references(doc, _references(doc.data))
+    if check_imports:
+        later += check_references(doc, _references(doc.data))
+    issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)))
     return Loaded(config, [i for i in issues if i.severity != "error"])
 
 
+_START = "start with `version: 1`, then instances:, tasks: and schedules:"
+
+
+def _empty(text: str, file: str) -> Issue:
+    if text.strip():
+        return Issue(file, 0, 0, "", "the file has only comments, no settings", _START)
+    return Issue(file, 0, 0, "", "the file is empty", _START)
+
+
+def _covered(issue: Issue, earlier: list[Issue]) -> bool:
+    """Whether an earlier stage already reported this value, or a value that contains it."""
+    for other in earlier:
+        if other.path == issue.path:
+            return True
+        if other.path and issue.path.startswith((other.path + ".", other.path + "[")):
+            return True
+    return False
+
+
 def _read(file: str) -> str:
     try:
-        with open(file, encoding="utf-8") as fh:
-            return fh.read()
+        with open(file, "rb") as fh:
+            raw = fh.read()
     except FileNotFoundError:
         raise ConfigError.single(
             file, "no such file", hint="pass the path of your jobs.yaml"
@@ -92,14 +105,21 @@ def _read(file: str) -> str:
         raise ConfigError.single(
             file, "is a folder, not a file", hint="pass the path of your jobs.yaml"
         ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError.single(
-            file,
-            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-            hint="save the file as UTF-8",
-        ) from None
     except OSError as exc:
         raise ConfigError.single(file, f"cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError.single(
+            file,
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})",
+            line=line,
+            column=column,
+            hint="save the file as UTF-8",
+        ) from None
 
 
 def _references(data: dict[str, Any]) -> dict[tuple[str, ...], str]:

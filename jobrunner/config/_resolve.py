@@ -8,6 +8,7 @@ broken task does not hide the errors of the next.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._duration import parse_duration
-from jobrunner.config._yaml import Document
+from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
@@ -60,9 +61,11 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
     file_zone: str | None = data.get("timezone")
     if file_zone is not None:
         _check_zone(file_zone, ("timezone",), doc, issues)
-    defaults = _options(data.get("defaults", {}), TaskOptions())
+    # A section of the wrong type (`tasks: [..]`) is the schema's error to report; here
+    # it counts as empty, so the other sections are still checked.
+    defaults = _guard(_options, _section(data, "defaults"), TaskOptions()) or TaskOptions()
 
-    raw_instances = data.get("instances") or {"default": {"backend": "sqlite"}}
+    raw_instances = _section(data, "instances") or {"default": {"backend": "sqlite"}}
     instances: dict[str, InstanceConfig] = {}
     for name, raw in raw_instances.items():
         instance = _guard(_instance, name, raw, doc, folder, path, issues)
@@ -70,13 +73,13 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
             instances[name] = instance
 
     tasks: dict[str, TaskConfig] = {}
-    for name, raw in (data.get("tasks") or {}).items():
+    for name, raw in _section(data, "tasks").items():
         task = _guard(_task, name, raw, doc, defaults, raw_instances, issues)
         if task is not None:
             tasks[name] = task
 
     schedules: dict[str, ScheduleConfig] = {}
-    for name, raw in (data.get("schedules") or {}).items():
+    for name, raw in _section(data, "schedules").items():
         schedule = _guard(
             _schedule,
             name,
@@ -86,7 +89,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
             raw_instances,
             instances,
             tasks,
-            data.get("tasks") or {},
+            _section(data, "tasks"),
             file_zone,
             issues,
         )
@@ -104,6 +107,11 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         timezone=file_zone or "UTC",
     )
     return config, issues
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _guard(build: Any, *args: Any) -> Any:
@@ -238,7 +246,11 @@ def _schedule(
     issues: list[Issue],
 ) -> ScheduleConfig | None:
     where = ("schedules", name)
-    cron = _cron(raw["cron"], (*where, "cron"), doc, issues)
+    # Every check runs before any early return, so all of a schedule's errors show at once.
+    cron = _cron(raw["cron"], (*where, "cron"), doc, issues) if "cron" in raw else None
+    zone = raw.get("timezone")
+    if zone is not None:
+        _check_zone(zone, (*where, "timezone"), doc, issues)
     task_name = raw.get("task")
     function: str | None = raw.get("function")
     instance: str | None
@@ -264,10 +276,7 @@ def _schedule(
             return None
     else:
         instance = _pick_instance(raw.get("instance"), where, doc, raw_instances, issues)
-    zone = raw.get("timezone")
-    if zone is not None:
-        _check_zone(zone, (*where, "timezone"), doc, issues)
-    elif instance is not None and instance in instances:
+    if zone is None and instance is not None and instance in instances:
         owner = instances[instance]
         # The schedule runs on its instance's clock unless a zone is named.
         zone = owner.timezone or file_zone or ("UTC" if owner.utc else "local")
@@ -294,28 +303,70 @@ def _schedule(
     )
 
 
+_FIELD_RANGES = {
+    "minute": "0-59",
+    "hour": "0-23",
+    "day": "1-31",
+    "month": "1-12",
+    "day_of_week": "0-6 (0 = Sunday)",
+}
+_CRON_SYNTAX = "*, */n, a-b, a-b/n or a comma list of those"
+
+
 def _cron(raw: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> Cron | None:
+    if isinstance(raw, Mapping) and not set(raw) <= set(_FIELD_RANGES):
+        return None  # Unknown cron fields are the schema's error (with a did-you-mean).
     try:
         return Cron.parse(raw)
     except CronError as exc:
-        at = where if isinstance(raw, str) or exc.field == "cron" else (*where, exc.field)
-        hint = (
-            '5 fields: minute hour day month day_of_week, e.g. "*/5 * * * *"; '
-            "*, */n, a-b, a-b/n and lists work"
-        )
-        field = "" if exc.field == "cron" else f"{exc.field} field: "
-        issues.append(doc.issue(at, f"invalid cron: {field}{exc.message}", hint))
+        issues.append(_cron_issue(raw, exc, where, doc))
         return None
 
 
+def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document) -> Issue:
+    if exc.field not in _FIELD_RANGES:
+        # The shape is wrong: not five fields, or neither a string nor a mapping.
+        if isinstance(raw, str):
+            return doc.issue(
+                where,
+                f"invalid cron {raw!r}: expected 5 fields (minute hour day month "
+                f"day_of_week), got {len(raw.split())}",
+                'e.g. "*/15 * * * *" (every 15 minutes) or "0 3 * * 1-5" (03:00 on weekdays)',
+            )
+        return doc.issue(where, f"invalid cron: {exc.message}")
+    hint = f"{exc.field} takes {_FIELD_RANGES[exc.field]}, written as {_CRON_SYNTAX}"
+    at = where
+    if isinstance(raw, str):
+        # Point at the offending field inside the string, not at the string's start.
+        token = list(re.finditer(r"\S+", raw))[list(_FIELD_RANGES).index(exc.field)]
+        text = token.group()
+        line, column = doc.column_in(where, token.start())
+    else:
+        at = (*where, exc.field)
+        value = raw.get(exc.field)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return doc.issue(at, f"invalid cron: {exc.message}", hint)
+        text = str(value)
+        line, column = doc.where(at)
+    detail = exc.message.partition(": ")[2]
+    message = f"invalid cron: {exc.field} {text!r} is not valid" + (
+        f" ({detail})" if detail else ""
+    )
+    return Issue(doc.file, line, column, dotted(at), message, hint)
+
+
 def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> None:
-    if zone in ("UTC", "local"):
-        return
+    if zone in ("UTC", "local") or not isinstance(zone, str):
+        return  # A zone that is not a string is the schema's error.
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         close = difflib.get_close_matches(zone, sorted(available_timezones()), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as Europe/Berlin"
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "use an IANA name such as Europe/Berlin, or UTC, or local"
+        )
         issues.append(doc.issue(where, f"unknown time zone {zone!r}", hint))
 
 

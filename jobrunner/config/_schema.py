@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -63,6 +65,20 @@ def validate_schema(doc: Document) -> list[Issue]:
     return list(unique.values())
 
 
+@cache
+def backend_options() -> dict[str, frozenset[str]]:
+    """The keys each backend allows, read from the instance ``allOf`` of the schema."""
+    options: dict[str, frozenset[str]] = {}
+    for rule in load_schema()["$defs"]["instance"].get("allOf", []):
+        backend = rule["if"]["properties"]["backend"]["const"]
+        options[backend] = frozenset(rule["then"]["propertyNames"]["enum"])
+    return options
+
+
+def _common_options() -> frozenset[str]:
+    return frozenset.intersection(*backend_options().values())
+
+
 def _explain(raw: ValidationError, doc: Document) -> list[Issue]:
     # jsonschema types these attributes as "maybe unset"; here they are always set.
     error = _Error(raw)
@@ -73,34 +89,24 @@ def _explain(raw: ValidationError, doc: Document) -> list[Issue]:
     if validator == "additionalProperties":
         return _unknown_keys(error, path, doc)
     if "propertyNames" in schema_path:
-        return [_bad_name(error, path, doc, schema_path)]
+        return _bad_name(error, path, doc, schema_path)
     if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        hint = "add `version: 1` at the top of the file" if missing == "version" else None
-        return [doc.issue(path, f"missing required key {missing!r}", hint)]
+        return [_missing(error, path, doc)]
     if validator == "oneOf":
-        return [_one_of(error, path, doc)]
+        return _one_of(error, path, doc)
     if validator == "enum":
         return [_enum(error, path, doc)]
     if validator == "const" and path == ("version",):
-        return [
-            doc.issue(
-                path,
-                f"unsupported version {error.instance!r}; expected 1",
-                "this jobrunner reads version 1 files",
-            )
-        ]
+        hint = "this jobrunner reads version 1 files"
+        if error.instance == "1":
+            hint = "write `version: 1` without quotes (a number, not a string)"
+        return [doc.issue(path, f"unsupported version {error.instance!r}; expected 1", hint)]
     if validator == "type":
-        expected = error.validator_value
-        return [doc.issue(path, f"expected {_article(expected)}, got {_describe(error.instance)}")]
-    if validator == "pattern" and path and path[-1] in ("function", "storage_class"):
-        return [
-            doc.issue(
-                path,
-                f"{error.instance!r} is not an import path",
-                "write module.path:name, e.g. examples.tasks:count_beans",
-            )
-        ]
+        return [_wrong_type(error, path, doc)]
+    if validator == "pattern":
+        return [_bad_pattern(error, path, doc)]
+    if validator in ("minLength", "minProperties"):
+        return [doc.issue(path, "must not be empty")]
     return [doc.issue(path, error.message)]
 
 
@@ -118,77 +124,176 @@ class _Error:
         self.context: Any = error.context
 
 
+def _backend_of(path: Path_, doc: Document) -> str | None:
+    """The backend of the instance at ``path`` (``instances.NAME``), when it is a valid one."""
+    if len(path) != 2 or path[0] != "instances":
+        return None
+    raw = _at(doc, path)
+    backend = raw.get("backend", "sqlite") if isinstance(raw, dict) else None
+    return backend if isinstance(backend, str) and backend in backend_options() else None
+
+
+def _at(doc: Document, path: Path_) -> Any:
+    value = doc.data
+    for part in path:
+        value = value[part]
+    return value
+
+
 def _unknown_keys(error: _Error, path: Path_, doc: Document) -> list[Issue]:
-    allowed = sorted(error.schema.get("properties", {}))
+    known = set(error.schema.get("properties", {}))
+    backend = _backend_of(path, doc)
+    # On an instance, suggest only the keys its backend takes (not `filename` on redis).
+    allowed = sorted(backend_options()[backend] if backend else known)
     issues = []
     for key in error.instance:
-        if key in allowed:
+        if key in known:
             continue
         close = difflib.get_close_matches(key, allowed, n=1)
-        hint = (
-            f"did you mean {close[0]!r}?" if close else f"allowed keys here: {', '.join(allowed)}"
-        )
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif backend:
+            hint = _backend_listing(backend)
+        else:
+            hint = f"allowed keys here: {', '.join(allowed)}"
         issues.append(doc.issue((*path, key), f"unknown key {key!r}", hint, key=True))
     return issues
 
 
-def _bad_name(error: _Error, path: Path_, doc: Document, schema_path: list[Any]) -> Issue:
-    key = error.instance
+def _backend_listing(backend: str) -> str:
+    specific = sorted(backend_options()[backend] - _common_options())
+    own = ", ".join(specific) if specific else "none"
+    return f"options of backend {backend!r}: {own} (plus the keys every instance takes)"
+
+
+def _bad_name(error: _Error, path: Path_, doc: Document, schema_path: list[Any]) -> list[Issue]:
+    key = str(error.instance)
     if "allOf" in schema_path:
         # A per-backend list of allowed options (see the instance `allOf` in the schema).
-        backend = doc.data
-        for part in path:
-            backend = backend[part]
-        name = backend.get("backend", "sqlite") if isinstance(backend, dict) else "sqlite"
-        allowed = sorted(error.validator_value)
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        hint += f"options of backend {name!r}: {', '.join(allowed)}"
-        return doc.issue(
-            (*path, key), f"{key!r} is not an option of backend {name!r}", hint, key=True
+        instance_keys = load_schema()["$defs"]["instance"]["properties"]
+        if key not in instance_keys:
+            return []  # Unknown to every backend: reported once, as an unknown key.
+        backend = _backend_of(path, doc) or "sqlite"
+        owners = sorted(b for b, keys in backend_options().items() if key in keys)
+        hint = f"{key!r} belongs to backend {' / '.join(owners)}"
+        raw = _at(doc, path)
+        if isinstance(raw, dict) and "backend" not in raw:
+            hint += " (this instance has no `backend:`, so it is sqlite)"
+        hint += "; " + _backend_listing(backend)
+        return [
+            doc.issue(
+                (*path, key), f"{key!r} is not an option of backend {backend!r}", hint, key=True
+            )
+        ]
+    section = str(path[-1]) if path else ""
+    kind = _KIND.get(section, "name")
+    rule = "letters, digits and _, not starting with a digit (a Python identifier)"
+    if section == "instances":
+        rule = "letters, digits, _ and -, not starting with a digit or -"
+    suggestion = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    if suggestion[:1].isdigit():
+        suggestion = "_" + suggestion
+    return [
+        doc.issue(
+            (*path, key),
+            f"{kind} name {key!r} is not valid",
+            f"use {rule}, e.g. {suggestion!r}",
+            key=True,
         )
-    kind = _KIND.get(str(path[-1]) if path else "", "name")
+    ]
+
+
+_REQUIRED_HINTS = {
+    "version": "add `version: 1` at the top of the file",
+    "function": "name the function to run: `function: module.path:function_name`",
+    "cron": 'say when it runs: `cron: "0 3 * * *"` or `cron: {minute: 0, hour: 3}`',
+    "path": "backend file keeps its queue in a folder: add `path: FOLDER`",
+    "storage_class": "backend custom needs `storage_class: module.path:ClassName` "
+    "(a huey BaseStorage subclass)",
+}
+
+
+def _missing(error: _Error, path: Path_, doc: Document) -> Issue:
+    match = re.match(r"^'(.+)' is a required property$", error.message)
+    missing = match.group(1) if match else error.message
+    # Point at the definition's own key (`count_beans:`), where the key is to be added.
     return doc.issue(
-        (*path, key),
-        f"{kind} name {key!r} is not valid",
-        "use letters, digits and _ (it must be a Python identifier); it may not start with a digit",
-        key=True,
+        path, f"missing required key {missing!r}", _REQUIRED_HINTS.get(missing), key=True
     )
 
 
-def _one_of(error: _Error, path: Path_, doc: Document) -> Issue:
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _fits(value: Any, branch: dict[str, Any]) -> bool:
+    """Whether ``value`` has the JSON type a ``oneOf`` branch asks for."""
+    wanted: str | None = branch.get("type")
+    if wanted is None:
+        return False
+    if isinstance(value, bool):
+        return wanted == "boolean"
+    return isinstance(value, _JSON_TYPES.get(wanted, ()))
+
+
+def _one_of(error: _Error, path: Path_, doc: Document) -> list[Issue]:
     branches = error.validator_value
     if all(set(b) == {"required"} for b in branches):
-        keys = [b["required"][0] for b in branches]
-        present = [k for k in keys if isinstance(error.instance, dict) and k in error.instance]
-        if present:
-            return doc.issue(
-                path,
-                f"give either {keys[0]!r} or {keys[1]!r}, not both",
-                "a schedule runs a task by name (task:) or a function (function:)",
-            )
-        return doc.issue(
-            path,
-            f"missing {keys[0]!r} or {keys[1]!r}",
-            "name the task to run (task: NAME) or a function (function: module:name)",
-        )
+        return [_task_or_function(error, path, doc, [b["required"][0] for b in branches])]
+    # A value of the right type that breaks that branch's rule (-5 for a duration,
+    # an unknown cron field): explain the rule it broke, not "matches no branch".
+    for index, branch in enumerate(branches):
+        if _fits(error.instance, branch):
+            subs = [e for e in error.context if list(e.schema_path)[:1] == [index]]
+            if subs:
+                issues = [issue for sub in subs for issue in _explain(sub, doc)]
+                if issues:
+                    return issues
     if any("pattern" in b and "ms|s|m|h" in b["pattern"] for b in branches):
+        return [
+            doc.issue(
+                path,
+                f"{error.instance!r} is not a duration",
+                "give seconds (a number) or a string such as '30s', '5m', '1h30m', '2d'",
+            )
+        ]
+    if path and path[-1] == "cron":
+        return [
+            doc.issue(
+                path,
+                f"expected a crontab string or a mapping, got {_describe(error.instance)}",
+                'e.g. cron: "*/5 * * * *" or cron: {minute: "0", hour: "3"}',
+            )
+        ]
+    expected = " or ".join(_article(b["type"]) for b in branches if "type" in b)
+    if expected:
+        return [doc.issue(path, f"expected {expected}, got {_describe(error.instance)}")]
+    return [doc.issue(path, error.message)]
+
+
+def _task_or_function(error: _Error, path: Path_, doc: Document, keys: list[str]) -> Issue:
+    present = [k for k in keys if isinstance(error.instance, dict) and k in error.instance]
+    if len(present) > 1:
+        # Point at whichever of the two keys comes second: that is the one to drop.
+        last = max(present, key=lambda k: doc.where((*path, k), key=True))
         return doc.issue(
-            path,
-            f"{error.instance!r} is not a duration",
-            "give seconds (a number) or a string such as '30s', '5m', '1h30m', '2d'",
+            (*path, last),
+            f"give either {keys[0]!r} or {keys[1]!r}, not both",
+            "a schedule runs a task by name (task:) or a function (function:); remove one",
+            key=True,
         )
-    if (path and path[-1] == "cron") or (len(path) >= 2 and path[-2] == "cron"):
-        if isinstance(error.instance, dict):
-            sub = min(error.context, key=lambda e: len(e.absolute_path), default=None)
-            if sub is not None:
-                return _explain(sub, doc)[0]
-        return doc.issue(
-            path,
-            f"expected a crontab string or a mapping, got {_describe(error.instance)}",
-            'e.g. cron: "*/5 * * * *" or cron: {minute: "0", hour: "3"}',
-        )
-    return doc.issue(path, error.message)
+    return doc.issue(
+        path,
+        f"missing {keys[0]!r} or {keys[1]!r}",
+        "name what to run: `task: NAME` (a task above) or `function: module.path:function`",
+        key=True,
+    )
 
 
 def _enum(error: _Error, path: Path_, doc: Document) -> Issue:
@@ -196,6 +301,58 @@ def _enum(error: _Error, path: Path_, doc: Document) -> Issue:
     close = difflib.get_close_matches(str(error.instance), choices, n=1)
     hint = f"did you mean {close[0]!r}?" if close else None
     return doc.issue(path, f"{error.instance!r} is not one of {', '.join(choices)}", hint)
+
+
+def _wrong_type(error: _Error, path: Path_, doc: Document) -> Issue:
+    expected = error.validator_value
+    value = error.instance
+    message = f"expected {_article(expected)}, got {_describe(value)}"
+    hint = None
+    wanted = set(expected) if isinstance(expected, list) else {expected}
+    if isinstance(value, str) and wanted & {"integer", "number", "boolean"}:
+        parsed = _scalar(value)
+        if parsed is not None and _fits(parsed, {"type": sorted(wanted)[0]}):
+            hint = f"remove the quotes: `{path[-1]}: {value}`" if path else None
+    elif value is None and "object" in wanted:
+        hint = "give it keys, or remove it"
+    elif isinstance(value, list) and path in (("instances",), ("tasks",), ("schedules",)):
+        kind = _KIND[str(path[0])]
+        hint = f"write one `NAME:` entry per {kind} (a mapping), not a list"
+    elif isinstance(value, str) and len(path) == 2 and path[0] == "tasks" and ":" in value:
+        hint = f"write `{path[1]}: {{function: {value}}}`"
+    # A missing value (`key:` with nothing after it) is best shown at the key.
+    return doc.issue(path, message, hint, key=value is None)
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _bad_pattern(error: _Error, path: Path_, doc: Document) -> Issue:
+    last = path[-1] if path else ""
+    if "ms|s|m|h" in str(error.validator_value):
+        return doc.issue(
+            path,
+            f"{error.instance!r} is not a duration",
+            "give seconds (a number) or a string such as '30s', '5m', '1h30m', '2d'",
+        )
+    if last in ("function", "storage_class"):
+        example = "examples.tasks:count_beans" if last == "function" else "mypkg.storage:MyStorage"
+        return doc.issue(
+            path,
+            f"{error.instance!r} is not an import path",
+            f"write module.path:name with a colon before the name, e.g. {example}",
+        )
+    if last in ("task", "instance"):
+        return doc.issue(
+            path,
+            f"{error.instance!r} is not a valid {last} name",
+            f"name one of the {last}s defined in this file",
+        )
+    return doc.issue(path, error.message)
 
 
 def _article(expected: Any) -> str:
@@ -213,6 +370,11 @@ def _article(expected: Any) -> str:
     return str(names.get(expected, expected))
 
 
+def describe_value(value: Any) -> str:
+    """``value`` as a user reads it in an error message ("the string 'x'", "a list")."""
+    return _describe(value)
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
@@ -224,4 +386,6 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, str):
         return f"the string {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
     return f"{type(value).__name__} {value!r}"

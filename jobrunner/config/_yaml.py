@@ -28,6 +28,19 @@ class Document:
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     plain: set[Path_] = field(default_factory=set)
+    # Scalars written on one line, with their style (None plain, "'" or '"' quoted): the
+    # column of a character inside such a value can be computed (a cron field, say).
+    inline: dict[Path_, str | None] = field(default_factory=dict)
+    # Values that could not be read (an unsupported tag): already reported, left as None.
+    broken: set[Path_] = field(default_factory=set)
+
+    def column_in(self, path: Path_, offset: int) -> tuple[int, int]:
+        """The position of character ``offset`` of the string at ``path``, when computable."""
+        line, column = self.where(path)
+        if path in self.inline:
+            quote = 0 if self.inline[path] is None else 1
+            return line, column + quote + offset
+        return line, column
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The closest known position of ``path``: itself, else its nearest parent."""
@@ -69,15 +82,7 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = "check the indentation and quoting around this position"
-        if "\t" in text and "tab" in problem:
-            hint = "YAML does not allow tabs for indentation; use spaces"
-        return Document(file, None), [
-            Issue(file, line, column, "", f"YAML syntax error: {problem}", hint)
-        ]
+        return Document(file, None), [_syntax_issue(exc, text, file)]
     except yaml.YAMLError as exc:
         return Document(file, None), [Issue(file, 0, 0, "", f"YAML error: {exc}")]
     doc = Document(file, None)
@@ -85,43 +90,126 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
         return doc, []
     issues: list[Issue] = []
     constructor = yaml.SafeLoader("")
-    doc.data = _build(node, (), doc, constructor, issues)
+    doc.data = _build(node, (), doc, constructor, issues, set())
     return doc, issues
 
 
+def _syntax_issue(exc: yaml.MarkedYAMLError, text: str, file: str) -> Issue:
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    context = exc.context_mark if exc.context else None
+    # "end of stream" problems (an unclosed quote or bracket) are reported by PyYAML
+    # past the last line; where the unclosed thing starts is what the user must fix.
+    if context is not None and ("end of stream" in problem or "<stream end>" in problem):
+        mark = context
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    if mark is not None and mark.index >= len(text.rstrip()):
+        line, column = _last_character(text)
+    message = f"YAML syntax error: {problem}"
+    if context is not None and exc.context:
+        where = (context.line + 1, context.column + 1)
+        if where != (line, column) and context.index < len(text.rstrip()):
+            message += f" ({exc.context} at line {where[0]}, column {where[1]})"
+        else:
+            message += f" ({exc.context})"
+    hint = "check the indentation and quoting around this position"
+    if "end of stream" in problem or "<stream end>" in problem:
+        hint = "the file ends inside an unclosed quote, bracket or brace; close it"
+    elif "'\\t'" in problem:
+        hint = "YAML does not allow tabs for indentation; indent with spaces"
+    elif "mapping values are not allowed" in problem:
+        hint = "quote a value that contains ': ', or fix the indentation of this line"
+    elif problem.startswith("expected <block end>"):
+        hint = "this line is not indented like the keys above it"
+    return Issue(file, line, column, "", message, hint)
+
+
+def _last_character(text: str) -> tuple[int, int]:
+    """Line and column of the last non-blank character (where an unclosed thing ends)."""
+    lines = text.rstrip().splitlines() or [""]
+    return len(lines), len(lines[-1])
+
+
 def _build(
-    node: yaml.Node, path: Path_, doc: Document, constructor: yaml.SafeLoader, issues: list[Issue]
+    node: yaml.Node,
+    path: Path_,
+    doc: Document,
+    constructor: yaml.SafeLoader,
+    issues: list[Issue],
+    parents: set[int],
 ) -> Any:
-    doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    position = (node.start_mark.line + 1, node.start_mark.column + 1)
+    doc.values[path] = position
+    if id(node) in parents:
+        issues.append(Issue(doc.file, *position, dotted(path), "recursive YAML alias"))
+        return None
     if isinstance(node, yaml.MappingNode):
         constructor.flatten_mapping(node)
         result: dict[Any, Any] = {}
+        parents.add(id(node))
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = _scalar(key_node, path, doc, constructor, issues)
             if not isinstance(key, str):
                 # Config keys are names; a number or null as a key is almost always a typo.
                 key = str(key)
             child = (*path, key)
-            position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            key_position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
                 first = doc.keys[child]
                 issues.append(
                     Issue(
                         doc.file,
-                        *position,
+                        *key_position,
                         dotted(child),
                         f"duplicate key {key!r} (first defined at line {first[0]})",
                         "YAML keeps only the last value of a repeated key; remove or rename one",
                     )
                 )
                 continue
-            doc.keys[child] = position
-            result[key] = _build(value_node, child, doc, constructor, issues)
+            doc.keys[child] = key_position
+            result[key] = _build(value_node, child, doc, constructor, issues, parents)
+        parents.discard(id(node))
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(item, (*path, i), doc, constructor, issues) for i, item in enumerate(node.value)
+        parents.add(id(node))
+        items = [
+            _build(item, (*path, i), doc, constructor, issues, parents)
+            for i, item in enumerate(node.value)
         ]
-    if isinstance(node, yaml.ScalarNode) and node.style is None:
-        doc.plain.add(path)
-    return constructor.construct_object(node, deep=True)
+        parents.discard(id(node))
+        return items
+    if isinstance(node, yaml.ScalarNode):
+        if node.style is None:
+            doc.plain.add(path)
+        if node.start_mark.line == node.end_mark.line and node.style in (None, "'", '"'):
+            doc.inline[path] = node.style
+    return _scalar(node, path, doc, constructor, issues)
+
+
+def _scalar(
+    node: yaml.Node, path: Path_, doc: Document, constructor: yaml.SafeLoader, issues: list[Issue]
+) -> Any:
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        # An explicit tag the safe loader refuses (!!python/object, !custom) or a value
+        # that does not fit its tag (!!int x): report it and go on with the rest.
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "could not determine a constructor" in problem:
+            message = f"unsupported YAML tag {tag}"
+        else:
+            message = f"invalid {tag} value: {problem}"
+        doc.broken.add(path)
+        issues.append(
+            Issue(
+                doc.file,
+                line,
+                column,
+                dotted(path),
+                message,
+                "jobrunner reads plain YAML; remove the tag or fix the value",
+            )
+        )
+        return None
