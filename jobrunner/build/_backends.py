@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import huey
+import huey.storage
 from huey.serializer import SignedSerializer
 
 from jobrunner.config._imports import import_object
@@ -21,6 +24,35 @@ _CLASSES: dict[str, type[huey.Huey]] = {
     "memory": huey.MemoryHuey,
 }
 _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
+# First wait of a producer polling for a result; huey's is 50 ms (docs/performance.md).
+RESULT_POLL_START = 0.001
+
+
+class SqliteStorage(huey.storage.SqliteStorage):  # type: ignore[misc]
+    """huey's SQLite storage, with a blocking ``Result.get()`` that polls from 1 ms on.
+
+    SQLite cannot wake a waiting producer, so huey polls for the result with a
+    first sleep of 50 ms: no SQLite round trip took less than 50 ms. The same
+    backoff from 1 ms answers a fast task in about a millisecond and still
+    settles at ``max_delay`` for a slow one.
+    """
+
+    def wait_result(
+        self, key: str, timeout: float | None = None, backoff: float = 1.15, max_delay: float = 1.0
+    ) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = RESULT_POLL_START
+        while True:
+            if self.has_data_for_key(key):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(min(delay, max_delay))
+            delay *= backoff
+
+
+# Storage classes that replace huey's own for a backend (subclasses: isinstance holds).
+_STORAGE_CLASSES: dict[str, type[huey.storage.BaseStorage]] = {"sqlite": SqliteStorage}
 
 
 def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey:
@@ -45,6 +77,8 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         # Wake Result.get(blocking=True) on a push instead of polling: ~1 ms
         # instead of ~50 ms round trips (docs/performance.md).
         storage.setdefault("notify_result", True)
+    if instance.backend in _STORAGE_CLASSES:
+        kwargs["storage_class"] = _STORAGE_CLASSES[instance.backend]
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
         return huey.Huey(storage_class=storage_class, **kwargs, **storage)
@@ -63,7 +97,7 @@ def safe_target(instance: InstanceConfig) -> str:
         dsn = str(storage.get("dsn", ""))
         if "://" in dsn:
             return _hide_password(dsn)
-        return " ".join(p for p in dsn.split() if not p.startswith("password=")) or "libpq defaults"
+        return _KEYWORD_PASSWORD.sub(r"\1=***", dsn).strip() or "libpq defaults"
     if instance.backend == "sqlite":
         return str(storage.get("filename"))
     if instance.backend == "file":
@@ -73,9 +107,16 @@ def safe_target(instance: InstanceConfig) -> str:
     return instance.backend
 
 
+# libpq's `keyword = value` form: the value may be quoted and hold spaces.
+_KEYWORD_PASSWORD = re.compile(r"(?<!\S)(\w*password)\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S+)")
+# A password can also ride in a URL's query string (libpq and redis-py read it there).
+_QUERY_PASSWORD = re.compile(r"([?&]\w*password=)[^&#]*")
+
+
 def _hide_password(url: str) -> str:
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = _QUERY_PASSWORD.sub(r"\1***", f"?{parts.query}")[1:]
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -13,7 +13,8 @@ source of truth of what is registered, and a reload changes it in place.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,20 +81,27 @@ def _huey_options(options: TaskOptions) -> dict[str, Any]:
     }
 
 
-def register_task(app_huey: huey.Huey, task: TaskConfig) -> TaskWrapper:
-    """Register ``task`` on ``app_huey`` as ``jobrunner.tasks.<name>``."""
+def register_task(app_huey: huey.Huey, task: TaskConfig, *, replace: bool = False) -> TaskWrapper:
+    """Register ``task`` on ``app_huey`` as ``jobrunner.tasks.<name>``.
+
+    ``replace`` swaps a task registered under the same name in place (hot reload).
+    """
     function = LazyFunction(task.function, task.name, TASK_PREFIX)
-    wrapper: TaskWrapper = app_huey.task(
-        name=task.name, task_config=task, **_huey_options(task.options)
-    )(function)
+    with _replacing(app_huey._registry) if replace else nullcontext():
+        wrapper: TaskWrapper = app_huey.task(
+            name=task.name, task_config=task, **_huey_options(task.options)
+        )(function)
     return wrapper
 
 
-def register_schedule(app_huey: huey.Huey, schedule: ScheduleConfig) -> TaskWrapper:
+def register_schedule(
+    app_huey: huey.Huey, schedule: ScheduleConfig, *, replace: bool = False
+) -> TaskWrapper:
     """Register ``schedule`` as a huey periodic task ``jobrunner.schedules.<name>``.
 
     The stand-in function carries the schedule's ``args`` and ``kwargs``, which
-    plain huey periodic tasks cannot take.
+    plain huey periodic tasks cannot take. ``replace`` swaps a schedule registered
+    under the same name in place (hot reload).
     """
     function = LazyFunction(
         schedule.function, schedule.name, SCHEDULE_PREFIX, schedule.args, schedule.kwargs
@@ -109,7 +117,34 @@ def register_schedule(app_huey: huey.Huey, schedule: ScheduleConfig) -> TaskWrap
         tick = moment.astimezone(UTC).replace(second=0, microsecond=0)
         return is_due(schedule.cron, tz, tick)
 
-    wrapper: TaskWrapper = app_huey.periodic_task(
-        due, name=schedule.name, schedule_config=schedule, **_huey_options(schedule.options)
-    )(function)
+    with _replacing(app_huey._registry) if replace else nullcontext():
+        wrapper: TaskWrapper = app_huey.periodic_task(
+            due, name=schedule.name, schedule_config=schedule, **_huey_options(schedule.options)
+        )(function)
     return wrapper
+
+
+@contextmanager
+def _replacing(registry: Any) -> Iterator[None]:
+    """Make ``registry.register`` (called by huey's TaskWrapper) swap a same-named class in place.
+
+    Unregister-then-register would leave a moment in which a worker dequeuing a
+    message for the task finds no such task. Only the thread applying a reload
+    registers while workers run, so shadowing the method for that call is safe.
+    """
+
+    def swap(task_class: type) -> bool:
+        key = registry.task_to_string(task_class)
+        old = registry._registry.get(key)
+        registry._registry[key] = task_class  # one store: readers see old or new, never none
+        periodic = [t for t in registry._periodic_tasks if t is not old]
+        if hasattr(task_class, "validate_datetime"):
+            periodic.append(task_class)
+        registry._periodic_tasks = periodic
+        return True
+
+    registry.register = swap
+    try:
+        yield
+    finally:
+        del registry.register

@@ -16,7 +16,8 @@ def add_parser(subparsers: Any) -> None:
         "run",
         help="run the consumers and schedules of a jobs.yaml",
         description="Start one huey consumer per instance. SIGINT or SIGTERM stops them "
-        "gracefully (running tasks finish); a second signal interrupts the tasks.",
+        "gracefully (running tasks finish); a second signal interrupts the tasks. Saving FILE "
+        "(or SIGHUP) reloads it live unless --no-reload is given (docs/reload.md).",
     )
     parser.add_argument("file", metavar="FILE", help="the jobs.yaml to run")
     parser.add_argument(
@@ -46,6 +47,18 @@ def add_parser(subparsers: Any) -> None:
         help="do not fire schedules (run queued tasks only)",
     )
     parser.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="do not watch FILE for changes; SIGHUP then restarts the process instead",
+    )
+    parser.add_argument(
+        "--reload-poll",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="notice changes by polling every SECONDS (for NFS and other file systems "
+        "without change events)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=("debug", "info", "warning", "error"),
@@ -61,8 +74,20 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         worker_type=args.worker_type,
         periodic=False if args.no_periodic else None,
+        reload=not args.no_reload,
+        reload_poll=args.reload_poll,
     )
     return Runner(args.file, options).run()
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
 
 def _positive(text: str) -> int:

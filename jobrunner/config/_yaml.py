@@ -7,6 +7,7 @@ every value keeps its line and column, and so that a duplicate key is an error
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,10 +78,30 @@ def dotted(path: Path_) -> str:
     return out
 
 
+# libyaml's parser, when PyYAML has it, composes about 7x faster than the pure-Python one
+# (docs/performance.md). The two disagree on a few constructs (found by fuzzing them against
+# each other): tabs, "?", "!" tags, a comment right after a block scalar indicator, CR and
+# non-ASCII line breaks or BOMs. A text with any of these, or one libyaml refuses, is parsed
+# by the pure-Python parser alone, whose error messages are the ones _syntax_issue explains.
+# Left over: an empty value inside {...} is placed one column later by libyaml.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+_DISAGREE = re.compile(r"[\t?!\r\x80-\U0010ffff]|[|>][-+0-9]*#")
+
+
+def _compose(text: str) -> yaml.Node | None:
+    if _FAST_LOADER is not None and _DISAGREE.search(text) is None:
+        try:
+            node: yaml.Node | None = yaml.compose(text, Loader=_FAST_LOADER)
+            return node
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     """Parse ``text``; return the document and the issues found (syntax, duplicates)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         return Document(file, None), [_syntax_issue(exc, text, file)]
     except yaml.YAMLError as exc:
@@ -91,6 +112,9 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     issues: list[Issue] = []
     constructor = yaml.SafeLoader("")
     doc.data = _build(node, (), doc, constructor, issues, set())
+    # The loader refers to itself, so without this it and every node it constructed
+    # (two Marks each) would wait for the cyclic collector (docs/performance.md).
+    constructor.dispose()
     return doc, issues
 
 
@@ -150,8 +174,9 @@ def _build(
         for key_node, value_node in node.value:
             key = _scalar(key_node, path, doc, constructor, issues)
             if not isinstance(key, str):
-                # Config keys are names; a number or null as a key is almost always a typo.
-                key = str(key)
+                # YAML 1.1 reads `off:`, `yes:` or `1:` as a bool or a number; as a name
+                # (a schedule called `off`) the user meant the text as written.
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
             child = (*path, key)
             key_position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
@@ -179,10 +204,11 @@ def _build(
         parents.discard(id(node))
         return items
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None:
+        style = node.style or None  # libyaml says "" for plain, PyYAML None
+        if style is None:
             doc.plain.add(path)
-        if node.start_mark.line == node.end_mark.line and node.style in (None, "'", '"'):
-            doc.inline[path] = node.style
+        if node.start_mark.line == node.end_mark.line and style in (None, "'", '"'):
+            doc.inline[path] = style
     return _scalar(node, path, doc, constructor, issues)
 
 

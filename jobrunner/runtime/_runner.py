@@ -13,16 +13,19 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 
+import huey
 from huey.consumer import Consumer
 
 from jobrunner.app import App
 from jobrunner.build import safe_target
-from jobrunner.config import load_config
+from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.runtime._consumer import make_consumer, with_overrides
+from jobrunner.runtime._reload import Reloader
+from jobrunner.runtime._watch import ConfigWatcher
 
 log = logging.getLogger("jobrunner")
 
@@ -49,6 +52,9 @@ class Runner:
         self._signals: list[int] = []
         self.consumers: dict[str, Consumer] = {}
         self.app: App | None = None
+        self.reloader: Reloader | None = None
+        self.watcher: ConfigWatcher | None = None
+        self._reload_requested = threading.Event()
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
@@ -71,22 +77,7 @@ class Runner:
                     name,
                 )
                 continue
-            settings = with_overrides(
-                instance.consumer,
-                workers=self.options.workers,
-                worker_type=self.options.worker_type,
-                periodic=self.options.periodic,
-            )
-            self.consumers[name] = make_consumer(app.huey(name), settings)
-            log.info(
-                "instance %s: %s %s, %d %s worker(s), schedules %s",
-                name,
-                instance.backend,
-                safe_target(instance),
-                settings.workers,
-                settings.worker_type,
-                "on" if settings.periodic else "off",
-            )
+            self.consumers[name] = self.make_instance_consumer(name, instance, app.huey(name))
         if not self.consumers:
             raise RunnerError("no instance to run: every selected instance is in immediate mode")
         config = loaded.config
@@ -97,10 +88,62 @@ class Runner:
             len(config.tasks),
             len(config.schedules),
         )
+        # Before the consumers start: a signal that arrives while they start (while
+        # process workers fork) is queued for _supervise instead of being lost.
+        self._install_signal_handlers()
         for consumer in self.consumers.values():
             consumer.start()
-        # Each Consumer.start() installed its own handlers; one set serves them all.
-        self._install_signal_handlers()
+        self.reloader = Reloader(self)
+        if self.options.reload:
+            self.watcher = ConfigWatcher(
+                self.path, self._request_reload, poll=self.options.reload_poll
+            )
+            self.watcher.start()
+            log.info(
+                "watching %s for changes (%s); SIGHUP reloads too",
+                self.path,
+                self.watcher.method,
+            )
+
+    def settings_for(self, instance: InstanceConfig) -> ConsumerConfig:
+        """The consumer settings of ``instance`` with the command line's overrides applied."""
+        return with_overrides(
+            instance.consumer,
+            workers=self.options.workers,
+            worker_type=self.options.worker_type,
+            periodic=self.options.periodic,
+        )
+
+    def make_instance_consumer(
+        self, name: str, instance: InstanceConfig, app_huey: huey.Huey, *, drain: bool = False
+    ) -> Consumer:
+        """The (unstarted) consumer of ``instance``; ``drain``: schedules off, no log line."""
+        settings = self.settings_for(instance)
+        if drain:
+            return make_consumer(
+                app_huey, replace(settings, periodic=False), lease=instance.lease, instance=instance
+            )
+        log.info(
+            "instance %s: %s %s, %d %s worker(s), schedules %s",
+            name,
+            instance.backend,
+            safe_target(instance),
+            settings.workers,
+            settings.worker_type,
+            "on" if settings.periodic else "off",
+        )
+        return make_consumer(app_huey, settings, lease=instance.lease, instance=instance)
+
+    def app_or_fail(self) -> App:
+        """The running App (after :meth:`start`)."""
+        if self.app is None:
+            raise RunnerError("the runner is not started")
+        return self.app
+
+    def _request_reload(self) -> None:
+        # Runs on the watcher's thread: the reload itself runs on the main thread.
+        self._reload_requested.set()
+        self._wake.set()
 
     def run(self) -> int:
         """Start, then supervise until SIGINT or SIGTERM; return the exit code."""
@@ -123,19 +166,41 @@ class Runner:
             while self._signals:
                 signum = self._signals.pop(0)
                 log.info("received %s", signal.Signals(signum).name)
-                return signum == getattr(signal, "SIGHUP", None)
+                hangup = signum == getattr(signal, "SIGHUP", None)
+                if hangup and self.options.reload:
+                    self._reload("SIGHUP")
+                    continue
+                return hangup
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self._reload("file change")
+            if self.reloader is not None:
+                self.reloader.tick()
             now = time.monotonic()
             for name, consumer in self.consumers.items():
-                if now >= next_check[name]:
+                if now >= next_check.setdefault(name, now):
                     next_check[name] = now + consumer._health_check_interval
                     if consumer._health_check:
                         consumer.check_worker_health()
+
+    def _reload(self, reason: str) -> None:
+        if self.reloader is None:
+            return
+        try:
+            self.reloader.reload(reason)
+        except Exception:  # a bug must not take the running consumers down with it
+            log.exception("reload failed unexpectedly (a bug: please report it)")
 
     def stop(self, *, graceful: bool = True) -> None:
         """Stop every consumer; with ``graceful``, running tasks finish first.
 
         A second SIGINT or SIGTERM during a graceful stop interrupts the workers.
         """
+        if self.watcher is not None:
+            self.watcher.stop()
+        # Consumers a reload let go of (finishing their tasks, or draining an old storage).
+        retiring = self.reloader.retiring if self.reloader is not None else []
+        consumers = [*self.consumers.items(), *((r.instance, r.consumer) for r in retiring)]
         threads = [
             threading.Thread(
                 target=consumer.stop,
@@ -143,7 +208,7 @@ class Runner:
                 name=f"stop-{name}",
                 daemon=True,
             )
-            for name, consumer in self.consumers.items()
+            for name, consumer in consumers
         ]
         for thread in threads:
             thread.start()
@@ -153,10 +218,16 @@ class Runner:
             if graceful and self._signals:
                 log.warning("second signal: interrupting running tasks")
                 self._signals.clear()
-                for consumer in self.consumers.values():
+                for _, consumer in consumers:
                     consumer._interrupt_workers()
-        for consumer in self.consumers.values():
+                # Thread workers cannot be interrupted: stop waiting for them. They
+                # are daemon threads, so they end with the process (as in huey's own
+                # consumer on a second SIGINT).
+                break
+        for _, consumer in consumers:
             consumer.huey.notify_interrupted_tasks()
+        if self.reloader is not None:
+            self.reloader.leftover_warnings()
 
     def _install_signal_handlers(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):

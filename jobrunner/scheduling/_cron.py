@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Final
 
 import huey
@@ -50,6 +50,9 @@ class CronValues:
     weekdays: frozenset[int]
 
 
+# A config repeats field texts ("*", "0", "*/5") across schedules; expanding one costs up
+# to 60 calls of huey's predicate, so each distinct text is expanded once (docs/performance.md).
+@lru_cache(maxsize=4096)
 def _expand(field: str, value: str) -> frozenset[int]:
     try:
         test: Callable[[datetime], bool] = huey.crontab(**{field: value}, strict=True)

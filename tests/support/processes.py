@@ -64,9 +64,6 @@ class Runner:
             time.sleep(0.05)
         raise AssertionError(f"{text!r} did not appear within {timeout}s:\n{self.output}")
 
-    def signal(self, signum: int) -> None:
-        self.process.send_signal(signum)
-
     def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> int:
         """Send ``signum`` and wait for the exit code."""
         if self.process.poll() is None:
@@ -79,6 +76,11 @@ class Runner:
                 self.process.wait(10)
             self._log.close()
         return code
+
+    # Defined after stop(): in the class body this name would shadow the module
+    # `signal` that stop()'s default argument reads.
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)

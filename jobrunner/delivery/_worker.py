@@ -1,0 +1,178 @@
+"""huey's Worker with at-least-once delivery: take as in flight, run, then acknowledge.
+
+Only :meth:`DeliveryWorker.loop` changes. huey's ``Worker.loop`` calls
+``huey.dequeue()``, which removes the message and deserializes it in one go (a
+crash, a bad signature or an unknown task loses it). Here the raw message is
+taken through the store (recorded in flight in the same atomic step), read in a
+guard (a message that cannot run goes to the dead letters), run with
+``huey.execute`` exactly as huey does, and only then acknowledged. The
+acknowledgement rides along with the next take (one round trip on Redis).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import time
+from typing import Any
+
+import huey
+from huey.consumer import Worker, WorkerRecycle
+
+from jobrunner.delivery._deadletters import open_message, short_task_name
+from jobrunner.delivery._delivery import Delivery
+from jobrunner.delivery._recovery import Backoff
+from jobrunner.delivery._store import Taken, Token
+
+log = logging.getLogger("jobrunner.delivery")
+
+
+class DeliveryWorker(Worker):  # type: ignore[misc]
+    """A huey worker that never loses the message it took."""
+
+    def __init__(
+        self,
+        huey: huey.Huey,
+        stop_flag: Any,
+        default_delay: float,
+        max_delay: float,
+        backoff: float,
+        max_tasks: int | None = None,
+        *,
+        delivery: Delivery,
+    ) -> None:
+        self.delivery = delivery
+        self._acks: list[Token] = []
+        self._releases: list[Token] = []
+        self._outage = Backoff()
+        self._forked = False
+        super().__init__(huey, stop_flag, default_delay, max_delay, backoff, max_tasks)
+
+    def initialize(self) -> None:
+        # Runs where the worker runs: in a forked child for process workers.
+        self._forked = os.getpid() != self.delivery.pid
+        super().initialize()
+
+    def loop(self, now: datetime.datetime | None = None) -> None:
+        delivery = self.delivery
+        if self._forked and os.getppid() != delivery.pid:
+            # A process worker whose consumer died: its lease is not renewed any
+            # more, so what it takes would be put back and run twice.
+            raise WorkerRecycle()
+        try:
+            delivery.ensure_registered()
+            self._settle()
+            taken = delivery.store.take(delivery.consumer_id, self._acks)
+        except Exception as exc:
+            delivery.storage_error(exc)
+            self.stop_flag.wait(self._outage.next())
+            return
+        self._acks = []
+        self._outage.reset()
+        delivery.storage_ok()
+        if taken is None:
+            if not delivery.store.blocking:
+                self.sleep()
+            return
+        self.delay = self.default_delay
+        self.task_count += 1
+        self._run(taken, now)
+        if self.max_tasks and self.task_count >= self.max_tasks:
+            self._flush()
+            self._logger.info("Worker reached max tasks (%d), exiting.", self.max_tasks)
+            raise WorkerRecycle()
+
+    def _run(self, taken: Taken, now: datetime.datetime | None) -> None:
+        delivery = self.delivery
+        opened = open_message(self.huey, taken.data)
+        if opened.task is None:
+            self._bury(taken, opened.name, opened.reason or "unreadable")
+            return
+        task = opened.task
+        delivery.begin(task)
+        error: Exception | None = None
+        try:
+            self.huey.execute(task, now)
+        except Exception as exc:
+            error = exc
+            if _is_storage_error(exc):
+                delivery.storage_error(exc)
+            else:
+                self._logger.exception("Unhandled error during execution of task %s.", task.id)
+        finally:
+            started, interrupted = delivery.end()
+        if error is not None and not started and not _is_storage_error(error):
+            # huey failed before the task started (not the storage: that passes):
+            # taking it again would fail again, forever.
+            name = self.huey._registry.task_to_string(type(task))
+            self._bury(taken, name, f"could not be started: {type(error).__name__}: {error}")
+        elif interrupted or (error is not None and not started):
+            # Cut off (process and greenlet workers are interrupted by the second
+            # signal or the shutdown timeout), or never run because the storage
+            # failed first: back on the queue, not lost.
+            self._releases.append(taken.token)
+            self._settle_quietly()
+        else:
+            self._acks.append(taken.token)
+
+    def _bury(self, taken: Taken, name: str | None, reason: str) -> None:
+        delivery = self.delivery
+        try:
+            id = delivery.store.bury(delivery.consumer_id, taken, name, reason, time.time())
+        except Exception as exc:
+            delivery.storage_error(exc)
+            self._releases.append(taken.token)
+            return
+        if id:
+            log.error(
+                "instance %s: %s moved to the dead letters (id %d): %s; "
+                "see `jobrunner dead-letters`",
+                delivery.name,
+                f"a message for task {short_task_name(name)}" if name else "a message",
+                id,
+                delivery.redact(reason),
+            )
+
+    def _settle(self) -> None:
+        while self._releases:
+            self.delivery.store.release(self.delivery.consumer_id, self._releases[0])
+            self._releases.pop(0)
+
+    def _settle_quietly(self) -> None:
+        try:
+            self._settle()
+        except Exception as exc:
+            self.delivery.storage_error(exc)
+
+    def _flush(self) -> None:
+        try:
+            self._settle()
+            self.delivery.store.ack(self.delivery.consumer_id, self._acks)
+            self._acks = []
+        except Exception as exc:
+            # Still recorded in flight: put back when this consumer's lease ends.
+            self.delivery.storage_error(exc)
+
+    def shutdown(self) -> None:
+        self._flush()
+        super().shutdown()
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    import redis
+
+    kinds: tuple[type[BaseException], ...] = (
+        redis.ConnectionError,
+        redis.TimeoutError,
+        sqlite3.OperationalError,
+    )
+    try:
+        import psycopg
+
+        kinds += (psycopg.OperationalError,)
+    except ImportError:
+        pass
+    return isinstance(exc, kinds)

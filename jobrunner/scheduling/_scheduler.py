@@ -1,0 +1,402 @@
+"""The scheduler thread of a jobrunner consumer: huey's, with schedules fired on the minute.
+
+huey's :class:`~huey.consumer.Scheduler` enqueues delayed tasks every ``scheduler_interval``
+seconds and checks periodic tasks every 60 s counted from consumer start. This subclass keeps the
+first job (``read_schedule``) and replaces the second:
+
+- It wakes a few milliseconds after each UTC minute starts, by the wall clock, recomputed on
+  every wake-up, so it neither starts at a random second nor drifts.
+- For each schedule in the live huey registry (``task_class.schedule_config``) it applies
+  :func:`~jobrunner.scheduling.is_due` in the schedule's own time zone, claims
+  ``(schedule, tick)`` in the instance's storage and, if this runner won the claim, decides:
+  disabled or paused -> skip; ``overlap: skip`` with the previous run outstanding -> skip (and
+  log); otherwise enqueue, delayed by the schedule's deterministic jitter.
+- When it first sees a schedule (start, reload) or finds a gap (a stall, a storage outage) it
+  compares the schedule's last decided tick in storage with now and applies ``catchup``.
+
+The clock is injectable (``now``): tests drive the loop tick by tick with a fake clock whose
+``stop_flag.wait`` advances time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import takewhile
+from typing import Any
+
+import huey
+from huey.consumer import Scheduler
+
+from jobrunner.config.model import ScheduleConfig
+from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
+from jobrunner.scheduling._jitter import jitter_offset
+from jobrunner.scheduling._overlap import QUEUED_LEASE, install_overlap_hooks
+from jobrunner.scheduling._state import ScheduleState
+from jobrunner.scheduling._ticks import fire_times, is_due
+from jobrunner.timezones import zone
+
+log = logging.getLogger("jobrunner.scheduler")
+
+Clock = Callable[[], datetime]
+
+_MINUTE = timedelta(minutes=1)
+# Up to this long a gap, missed ticks are found minute by minute (see _due_between).
+_SHORT_GAP = timedelta(hours=6)
+# Wake this long after the minute starts: the OS may wake a sleeper a little early, and a tick
+# computed a hair before the minute would be the previous one.
+WAKE_MARGIN = 0.005
+# A runner that starts this soon after a minute began still fires that minute on time; later, the
+# minute counts as missed and the catch-up policy decides.
+START_GRACE = 10.0
+# catchup_window when catchup is latest/all and no window is given.
+DEFAULT_CATCHUP_WINDOW = 86400.0
+# Claims are kept at least this long (longer for schedules with a longer catch-up window).
+CLAIM_RETENTION = 86400.0
+# Claim name of the hourly claim sweep; not a valid schedule name, so it cannot collide.
+SWEEP_CLAIM = "~sweep"
+# Log at most this many missed ticks by count (catchup: none); beyond, "1000+".
+_MISSED_COUNT_CAP = 1000
+
+
+def utc_now() -> datetime:
+    """The wall clock as an aware UTC datetime (the scheduler's default clock)."""
+    return datetime.now(UTC)
+
+
+def floor_minute(moment: datetime) -> datetime:
+    """The tick (whole UTC minute) that ``moment`` falls in."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def catchup_window(config: ScheduleConfig) -> float:
+    """How far back (seconds) missed ticks of ``config`` are caught up."""
+    if config.catchup_window is not None:
+        return config.catchup_window
+    return DEFAULT_CATCHUP_WINDOW
+
+
+class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
+    """huey's scheduler with minute-aligned, exactly-once, zone-aware schedules.
+
+    ``lease`` is the overlap-marker lease of running runs (the instance's ``lease``); ``now``
+    is the clock (aware UTC datetimes).
+    """
+
+    def __init__(
+        self,
+        huey: huey.Huey,
+        stop_flag: Any,
+        interval: int,
+        periodic: bool,
+        *,
+        lease: float = 30.0,
+        now: Clock | None = None,
+    ) -> None:
+        super().__init__(huey, stop_flag, interval, periodic)
+        self.now: Clock = now or utc_now
+        self.lease = lease
+        self.state = ScheduleState(huey.storage, clock=lambda: self.now().timestamp())
+        self._synced: dict[str, datetime] = {}
+        self._next_read: datetime | None = None
+        self._swept_hour: datetime | None = None
+        # Workers run the signal handlers that keep overlap markers; connect them before the
+        # consumer starts (and forks) its workers, even when this runner fires no schedules.
+        install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
+
+    # The loop -------------------------------------------------------------------------------
+
+    def loop(self, now: datetime | None = None) -> None:
+        """One iteration: fire the current minute's schedules, read the eta schedule, sleep."""
+        moment = self.now()
+        tick = floor_minute(moment)
+        if self.periodic:
+            self.fire(tick, moment)
+        interval = timedelta(seconds=self.interval)
+        if (
+            self._next_read is None
+            or moment >= self._next_read
+            or self._next_read - moment > interval  # the wall clock went back
+        ):
+            self.enqueue_scheduled(moment)
+            self._next_read = _next_multiple(moment, self.interval)
+        wake = self._next_read
+        if self.periodic:
+            wake = min(wake, tick + _MINUTE + timedelta(seconds=WAKE_MARGIN))
+        self._sleep_until(wake, cap=self.interval)
+
+    def _sleep_until(self, wake: datetime, cap: float) -> None:
+        seconds = min((wake - self.now()).total_seconds(), cap)
+        if seconds > 0:
+            self.stop_flag.wait(seconds)
+
+    def enqueue_scheduled(self, moment: datetime) -> None:
+        """huey's own job: enqueue delayed tasks (eta, retries, jitter) that are now due."""
+        try:
+            tasks = self.huey.read_schedule(self._huey_time(moment))
+        except Exception:
+            self._logger.exception("Error reading schedule.")
+            return
+        for task in tasks:
+            self._logger.debug("Enqueueing %s", task)
+            try:
+                self.huey.enqueue(task)
+            except Exception:
+                self._logger.exception("Error enqueueing %s.", task)
+
+    def enqueue_periodic_tasks(self, now: Any) -> None:
+        """huey's 60-second periodic check; replaced by :meth:`fire`, so it does nothing."""
+
+    # Firing ---------------------------------------------------------------------------------
+
+    def fire(self, tick: datetime, moment: datetime) -> None:
+        """Decide tick ``tick`` (the current minute) for every periodic task in the registry."""
+        for task_class in self._periodic_classes():
+            config: ScheduleConfig | None = getattr(task_class, "schedule_config", None)
+            try:
+                if config is None:
+                    self._fire_plain(task_class, tick, moment)
+                else:
+                    self._schedule_tick(task_class, config, tick, moment)
+            except Exception:
+                # Not marked done: the next wake-up (a second later) tries again.
+                name = config.name if config is not None else task_class.__name__
+                log.exception("schedule %s: tick %s failed; retrying", name, _label(tick))
+        self._maybe_sweep(tick)
+
+    def _periodic_classes(self) -> list[Any]:
+        registry = self.huey._registry
+        return list(getattr(registry, "_periodic_tasks", ()))
+
+    def _schedule_tick(
+        self, task_class: Any, config: ScheduleConfig, tick: datetime, moment: datetime
+    ) -> None:
+        name = config.name
+        done = self._synced.get(name)
+        if done is not None and done >= tick:
+            return
+        if done is None or done < tick - _MINUTE:
+            # First sight (start, reload) or a gap: ticks before this one may have been missed.
+            late = done is None and (moment - tick).total_seconds() > START_GRACE
+            self._catch_up(task_class, config, done, tick if late else tick - _MINUTE, moment)
+            if late:
+                self._synced[name] = tick
+                return
+        if is_due(config.cron, zone(config.timezone), tick):
+            self._claim_and_run(task_class, config, tick, moment, caught_up=False)
+        self._synced[name] = tick
+
+    def _catch_up(
+        self,
+        task_class: Any,
+        config: ScheduleConfig,
+        done: datetime | None,
+        upto: datetime,
+        moment: datetime,
+    ) -> None:
+        """Apply ``config.catchup`` to the due ticks after the last decided one, up to ``upto``."""
+        name = config.name
+        recorded = self.state.last_tick(name)
+        if recorded is None:
+            # Never decided anywhere: a new schedule has missed nothing.
+            self.state.start_tracking(name, upto)
+            return
+        after = recorded if done is None else max(recorded, done)
+        if after >= upto:
+            return
+        tz = zone(config.timezone)
+        if config.catchup == "none":
+            missed = _due_between(config, tz, after, upto)
+            first = next(missed, None)
+            if first is not None:
+                count = 1 + sum(1 for _ in _cap(missed))
+                shown = f"{count}+" if count > _MISSED_COUNT_CAP else str(count)
+                log.warning(
+                    "schedule %s: %s tick(s) from %s missed while no runner fired it; "
+                    "not run (catchup: none)",
+                    name,
+                    shown,
+                    _label(first),
+                )
+        else:
+            oldest = moment - timedelta(seconds=catchup_window(config))
+            start = max(after, _ceil_minute(oldest) - _MINUTE)
+            ticks = list(_due_between(config, tz, start, upto))
+            if config.catchup == "latest":
+                ticks = ticks[-1:]
+            for missed_tick in ticks:
+                self._claim_and_run(task_class, config, missed_tick, moment, caught_up=True)
+        self.state.advance(name, upto)
+
+    def _claim_and_run(
+        self,
+        task_class: Any,
+        config: ScheduleConfig,
+        tick: datetime,
+        moment: datetime,
+        *,
+        caught_up: bool,
+    ) -> None:
+        name = config.name
+        if not claim(self.huey.storage, name, tick, runner_id()):
+            log.debug("schedule %s: tick %s taken by another runner", name, _label(tick))
+            return
+        try:
+            self._decide(task_class, config, tick, moment, caught_up=caught_up)
+        except Exception:
+            # Nothing was enqueued: give the claim back so a retry (here or in another runner)
+            # can still fire this tick.
+            release(self.huey.storage, name, tick)
+            raise
+        try:
+            self.state.advance(name, tick)
+        except Exception:
+            log.exception("schedule %s: could not record tick %s", name, _label(tick))
+
+    def _decide(
+        self,
+        task_class: Any,
+        config: ScheduleConfig,
+        tick: datetime,
+        moment: datetime,
+        *,
+        caught_up: bool,
+    ) -> None:
+        name = config.name
+        what = f"{'missed tick' if caught_up else 'tick'} {_label(tick)}"
+        if not config.enabled:
+            log.debug("schedule %s: %s skipped: disabled in the file", name, what)
+            return
+        pause = self.state.paused(name)
+        if pause is not None:
+            log.info(
+                "schedule %s: %s skipped: paused since %s by %s",
+                name,
+                what,
+                pause.since.strftime("%Y-%m-%d %H:%M:%SZ"),
+                pause.by,
+            )
+            return
+        if config.overlap == "skip":
+            marker = self.state.active_marker(name)
+            if marker is not None:
+                log.info(
+                    "schedule %s: %s skipped (overlap: skip): the run of tick %s (task %s) "
+                    "is still %s",
+                    name,
+                    what,
+                    marker.tick,
+                    marker.task_id,
+                    marker.state,
+                )
+                return
+        task = task_class()
+        offset = jitter_offset(name, tick, config.jitter)
+        eta = tick + timedelta(seconds=offset)
+        now = self.now()
+        if eta > now:
+            task.eta = self._huey_time(eta)
+        if config.overlap == "skip":
+            wait = max((eta - now).total_seconds(), 0.0)
+            self.state.set_marker(name, task.id, _label(tick), "queued", wait + QUEUED_LEASE)
+        try:
+            self.huey.enqueue(task)
+        except Exception:
+            if config.overlap == "skip":
+                self.state.clear_marker(name, task.id)
+            raise
+        delay = f", runs in {(eta - now).total_seconds():.1f}s (jitter)" if eta > now else ""
+        log.info("schedule %s: %s: enqueued task %s%s", name, what, task.id, delay)
+
+    def _fire_plain(self, task_class: Any, tick: datetime, moment: datetime) -> None:
+        """A periodic task registered with plain ``huey.periodic_task``: huey's rule (its
+        ``validate_datetime`` on huey's clock), but on the minute and once across runners."""
+        key = f"huey:{self.huey._registry.task_to_string(task_class)}"
+        done = self._synced.get(key)
+        if done is not None and done >= tick:
+            return
+        if done is None and (moment - tick).total_seconds() > START_GRACE:
+            self._synced[key] = tick  # started late in this minute: as for schedules
+            return
+        task = task_class()
+        if task.validate_datetime(self._huey_time(tick)) and claim(
+            self.huey.storage, key, tick, runner_id()
+        ):
+            try:
+                self.huey.enqueue(task)
+            except Exception:
+                release(self.huey.storage, key, tick)
+                raise
+            log.info("periodic task %s: tick %s: enqueued task %s", key, _label(tick), task.id)
+        self._synced[key] = tick
+
+    # Housekeeping ---------------------------------------------------------------------------
+
+    def _maybe_sweep(self, tick: datetime) -> None:
+        hour = tick.replace(minute=0)
+        if self._swept_hour == hour:
+            return
+        self._swept_hour = hour
+        try:
+            if not claim(self.huey.storage, SWEEP_CLAIM, hour, runner_id()):
+                return
+            deleted = sweep_claims(self.huey.storage, tick - timedelta(seconds=self._retention()))
+            if deleted:
+                log.debug("deleted %d old schedule claim(s)", deleted)
+        except Exception:
+            log.exception("could not delete old schedule claims")
+
+    def _retention(self) -> float:
+        windows = [
+            catchup_window(c)
+            for c in (getattr(t, "schedule_config", None) for t in self._periodic_classes())
+            if c is not None and c.catchup != "none"
+        ]
+        # A claim must outlive every tick catch-up could still look at.
+        return max([CLAIM_RETENTION, *(w + 3600.0 for w in windows)])
+
+    def _huey_time(self, moment: datetime) -> datetime:
+        """``moment`` on huey's clock: naive UTC, or naive local time when ``utc=False``."""
+        if self.huey.utc:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        return moment.astimezone().replace(tzinfo=None)
+
+
+def _label(tick: datetime) -> str:
+    return tick.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def _due_between(
+    config: ScheduleConfig, tz: tzinfo, after: datetime, last: datetime
+) -> Iterator[datetime]:
+    """The ticks in ``(after, last]`` at which ``config`` is due, in order."""
+    if last - after <= _SHORT_GAP:
+        # A restart or a stall: a few hundred minutes are checked faster one by one than
+        # fire_times() (which looks a day ahead before its first answer) finds the first.
+        tick = floor_minute(after) + _MINUTE
+        while tick <= last:
+            if is_due(config.cron, tz, tick):
+                yield tick
+            tick += _MINUTE
+        return
+    yield from takewhile(lambda t: t <= last, fire_times(config.cron, tz, after))
+
+
+def _cap(ticks: Iterator[datetime]) -> Iterator[datetime]:
+    for index, tick in enumerate(ticks):
+        if index >= _MISSED_COUNT_CAP:
+            return
+        yield tick
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    floor = floor_minute(moment)
+    return floor if floor == moment else floor + _MINUTE
+
+
+def _next_multiple(moment: datetime, seconds: int) -> datetime:
+    """The first instant after ``moment`` that is a whole multiple of ``seconds`` (epoch) plus
+    :data:`WAKE_MARGIN`: in phase with the minute wake-up, so a minute costs one wake-up."""
+    epoch = moment.timestamp() - WAKE_MARGIN
+    return datetime.fromtimestamp((epoch // seconds + 1) * seconds + WAKE_MARGIN, UTC)

@@ -1,0 +1,278 @@
+"""Building huey objects: the right class and options per backend, paths, safe log targets."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import huey
+import pytest
+from huey.serializer import SignedSerializer
+from huey.storage import SqliteStorage
+
+import jobrunner
+from jobrunner.build import safe_target
+from jobrunner.config.model import InstanceConfig, Location
+
+CLASSES = {
+    "sqlite": huey.SqliteHuey,
+    "redis": huey.RedisHuey,
+    "redis-expire": huey.RedisExpireHuey,
+    "priority-redis": huey.PriorityRedisHuey,
+    "postgres": huey.PostgresHuey,
+    "file": huey.FileHuey,
+    "memory": huey.MemoryHuey,
+}
+
+# Neither Redis nor PostgreSQL is contacted while building: redis-py connects on
+# first use, and create_tables: false keeps huey's PostgreSQL storage from doing so.
+CONFIG = """
+version: 1
+instances:
+  sqlite: {backend: sqlite}
+  redis: {backend: redis, url: "redis://127.0.0.1:1/0"}
+  redis-expire: {backend: redis-expire, url: "redis://127.0.0.1:1/0", expire_time: 30}
+  priority-redis: {backend: priority-redis, host: 127.0.0.1, port: 1}
+  postgres: {backend: postgres, dsn: "postgresql://u@127.0.0.1:1/x", create_tables: false}
+  file: {backend: file, path: files}
+  memory: {backend: memory}
+  custom:
+    backend: custom
+    storage_class: flavour_storage:MyStorage
+    options: {filename: custom.db, flavour: mint}
+"""
+
+MYSTORAGE = """
+from huey.storage import SqliteStorage
+
+
+class MyStorage(SqliteStorage):
+    def __init__(self, name="huey", flavour=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.flavour = flavour
+"""
+
+
+@pytest.fixture
+def app(write_config: Callable[..., Path], project: Path) -> Iterator[jobrunner.App]:
+    (project / "flavour_storage.py").write_text(MYSTORAGE)
+    yield jobrunner.load(write_config(CONFIG))
+    sys.modules.pop("flavour_storage", None)  # the next test writes its own
+
+
+@pytest.mark.parametrize("backend", sorted(CLASSES))
+def test_each_backend_builds_its_huey_class(app: jobrunner.App, backend: str) -> None:
+    assert type(app.huey(backend)) is CLASSES[backend]
+    assert app.huey(backend).name == backend
+
+
+def test_custom_backend_uses_the_storage_class_with_its_options(app: jobrunner.App) -> None:
+    built = app.huey("custom")
+    assert type(built) is huey.Huey
+    assert type(built.storage).__name__ == "MyStorage"
+    assert isinstance(built.storage, SqliteStorage)
+    assert built.storage.flavour == "mint"
+    assert built.storage.filename == "custom.db"
+
+
+def test_backend_options_reach_the_storage(app: jobrunner.App) -> None:
+    assert app.huey("redis-expire").storage._expire_time == 30
+    pool = app.huey("priority-redis").storage.pool
+    assert pool.connection_kwargs["port"] == 1
+    assert app.huey("postgres").storage.dsn == "postgresql://u@127.0.0.1:1/x"
+    # A Result.get(blocking=True) on Redis is woken by a push, not by polling.
+    assert app.huey("redis").storage.notify_result
+
+
+def test_redis_notify_result_can_be_turned_off(write_config: Callable[..., Path]) -> None:
+    config = write_config(
+        """
+        version: 1
+        instances:
+          r: {backend: redis, url: "redis://127.0.0.1:1/0", notify_result: false}
+        """
+    )
+    assert not jobrunner.load(config).huey("r").storage.notify_result
+
+
+def test_relative_paths_resolve_against_the_yaml_folder(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = project / "conf"
+    sub.mkdir()
+    config = sub / "jobs.yaml"
+    config.write_text(
+        "version: 1\ninstances:\n"
+        "  s: {backend: sqlite, filename: queue.db}\n"
+        "  f: {backend: file, path: files}\n"
+    )
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(elsewhere)
+    app = jobrunner.load(config)
+    assert Path(app.huey("s").storage.filename) == sub / "queue.db"
+    assert (sub / "queue.db").exists()
+    assert not (elsewhere / "queue.db").exists()
+    assert Path(app.huey("f").storage.path) == sub / "files"
+
+
+def test_relative_config_path_still_resolves_against_its_folder(
+    project: Path,
+) -> None:
+    sub = project / "conf"
+    sub.mkdir()
+    (sub / "jobs.yaml").write_text(
+        "version: 1\ninstances:\n  s: {backend: sqlite, filename: queue.db}\n"
+    )
+    app = jobrunner.load("conf/jobs.yaml")
+    assert Path(app.huey("s").storage.filename) == sub / "queue.db"
+
+
+def test_absolute_and_memory_sqlite_filenames_are_kept(
+    write_config: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    absolute = tmp_path_factory.mktemp("abs") / "q.db"
+    config = write_config(
+        f"""
+        version: 1
+        instances:
+          a: {{backend: sqlite, filename: "{absolute}"}}
+          m: {{backend: sqlite, filename: ":memory:"}}
+        """
+    )
+    app = jobrunner.load(config)
+    assert app.huey("a").storage.filename == str(absolute)
+    assert app.huey("m").storage.filename == ":memory:"
+
+
+def test_default_instance_is_sqlite_beside_the_file(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    config = write_config(
+        """
+        version: 1
+        tasks:
+          add: {function: sample_tasks:add}
+        """,
+        name="myjobs.yaml",
+    )
+    app = jobrunner.load(config)
+    assert list(app.instances) == ["default"]
+    assert type(app.huey()) is huey.SqliteHuey
+    assert app.huey("default").storage.filename == str(project / "myjobs.db")
+    assert app.tasks.add.huey is app.huey("default")
+
+
+def test_instance_name_key_sets_the_queue_name(write_config: Callable[..., Path]) -> None:
+    config = write_config(
+        """
+        version: 1
+        instances:
+          main: {backend: memory, name: shared-queue}
+        """
+    )
+    assert jobrunner.load(config).huey("main").name == "shared-queue"
+
+
+def test_huey_level_options(write_config: Callable[..., Path]) -> None:
+    config = write_config(
+        """
+        version: 1
+        instances:
+          plain: {backend: memory}
+          tuned:
+            backend: memory
+            results: false
+            store_none: true
+            utc: false
+            compression: true
+            serializer: {secret: s3cret, salt: pepper}
+        """
+    )
+    app = jobrunner.load(config)
+    plain, tuned = app.huey("plain"), app.huey("tuned")
+    assert (plain.results, plain.store_none, plain.utc, plain.immediate) == (
+        True,
+        False,
+        True,
+        False,
+    )
+    assert (tuned.results, tuned.store_none, tuned.utc) == (False, True, False)
+    assert isinstance(tuned.serializer, SignedSerializer)
+    assert tuned.serializer.salt == b"pepper"
+    assert tuned.serializer.comp
+    assert not isinstance(plain.serializer, SignedSerializer)
+
+
+# safe_target: where an instance stores its data, for log lines, never with a password.
+
+
+def _instance(backend: str, **storage: object) -> InstanceConfig:
+    return InstanceConfig(
+        name="x",
+        backend=backend,
+        location=Location("jobs.yaml", 1, 1),
+        queue_name="x",
+        storage=storage,
+    )
+
+
+@pytest.mark.parametrize(
+    ("instance", "shown"),
+    [
+        (_instance("redis", url="redis://:hunter2@cache:6379/1"), "redis://:***@cache:6379/1"),
+        (_instance("redis", url="redis://app:hunter2@cache/0"), "redis://app:***@cache/0"),
+        (_instance("redis", url="rediss://cache:6380/2"), "rediss://cache:6380/2"),
+        (
+            _instance("redis", url="redis://cache/0?password=hunter2"),
+            "redis://cache/0?password=***",
+        ),
+        (
+            _instance("redis-expire", host="cache", port=7000, db=3, password="hunter2"),
+            "redis://cache:7000/3",
+        ),
+        (_instance("priority-redis"), "redis://127.0.0.1:6379/0"),
+        (
+            _instance("postgres", dsn="postgresql://app:hunter2@db:5432/jobs"),
+            "postgresql://app:***@db:5432/jobs",
+        ),
+        (
+            _instance("postgres", dsn="host=db password=hunter2 dbname=jobs"),
+            "host=db password=*** dbname=jobs",
+        ),
+        (
+            _instance("postgres", dsn="host=db password = hunter2 dbname=jobs"),
+            "host=db password=*** dbname=jobs",
+        ),
+        (
+            _instance("postgres", dsn="host=db password='hunter2 with spaces' dbname=jobs"),
+            "host=db password=*** dbname=jobs",
+        ),
+        (
+            _instance("postgres", dsn="postgresql://db/jobs?sslmode=require&password=hunter2"),
+            "postgresql://db/jobs?sslmode=require&password=***",
+        ),
+        (_instance("sqlite", filename="/data/jobs.db"), "/data/jobs.db"),
+        (_instance("file", path="/data/queue"), "/data/queue"),
+        (_instance("memory"), "memory"),
+    ],
+)
+def test_safe_target_never_shows_a_password(instance: InstanceConfig, shown: str) -> None:
+    assert safe_target(instance) == shown
+    assert "hunter2" not in safe_target(instance)
+
+
+def test_safe_target_of_a_postgres_instance_without_dsn() -> None:
+    assert safe_target(_instance("postgres")) == "libpq defaults"
+
+
+def test_safe_target_of_a_custom_instance_names_its_class() -> None:
+    instance = InstanceConfig(
+        name="x",
+        backend="custom",
+        location=Location("jobs.yaml", 1, 1),
+        queue_name="x",
+        storage={"password": "hunter2"},
+        storage_class="pkg.mod:Store",
+    )
+    assert safe_target(instance) == "pkg.mod:Store"

@@ -1,0 +1,213 @@
+"""The at-least-once stores against real SQLite, Redis (list and priority) and PostgreSQL.
+
+Each test enqueues through huey itself and checks what is on the queue, in
+flight and in the dead letters, as another process would see it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import huey
+import pytest
+
+from jobrunner.delivery import Store, store_for
+
+BACKENDS = ["sqlite", "redis", "priority-redis", "postgres"]
+
+
+class Backend:
+    """A huey instance with one task, and its store."""
+
+    def __init__(self, app_huey: huey.Huey) -> None:
+        self.huey = app_huey
+        self.echo = app_huey.task(name="echo")(lambda value: value)
+        store = store_for(app_huey.storage)
+        assert store is not None
+        store.setup()
+        self.store: Store = store
+
+    def send(self, value: Any, priority: int | None = None) -> None:
+        self.echo(value, priority=priority)
+
+    def queued(self) -> int:
+        return int(self.huey.storage.queue_size())
+
+    def value(self, data: bytes) -> Any:
+        return self.huey.deserialize_task(data).args[0]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    name = f"q{uuid.uuid4().hex[:8]}"
+    kind = request.param
+    if kind == "sqlite":
+        app_huey: huey.Huey = huey.SqliteHuey(name, filename=str(tmp_path / "q.db"))
+    elif kind == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        app_huey = huey.PostgresHuey(name, dsn=dsn, read_timeout=0.2)
+    else:
+        url = request.getfixturevalue("redis_url")
+        cls = huey.PriorityRedisHuey if kind == "priority-redis" else huey.RedisHuey
+        app_huey = cls(name, url=url, read_timeout=0.2)
+    yield Backend(app_huey)
+    app_huey.storage.close()
+
+
+def test_a_taken_message_stays_in_flight_until_acknowledged(backend: Backend) -> None:
+    store = backend.store
+    store.renew("c1", 30)
+    backend.send("a")
+    backend.send("b")
+    first = store.take("c1", [])
+    assert first is not None
+    assert backend.value(first.data) == "a"
+    assert backend.queued() == 1
+    assert store.in_flight() == {"c1": 1}
+    second = store.take("c1", [first.token])  # acknowledges the first on the way
+    assert second is not None
+    assert backend.value(second.data) == "b"
+    assert store.in_flight() == {"c1": 1}
+    store.ack("c1", [second.token])
+    assert store.in_flight() == {}
+    assert backend.queued() == 0
+
+
+def test_an_empty_queue_gives_nothing(backend: Backend) -> None:
+    backend.store.renew("c1", 30)
+    assert backend.store.take("c1", []) is None
+    assert backend.store.in_flight() == {}
+
+
+def test_release_puts_the_message_back_on_the_queue(backend: Backend) -> None:
+    store = backend.store
+    store.renew("c1", 30)
+    backend.send("a")
+    taken = store.take("c1", [])
+    assert taken is not None
+    assert store.release("c1", taken.token) is True
+    assert store.release("c1", taken.token) is False  # already back: not twice
+    assert store.in_flight() == {}
+    again = store.take("c2", [])
+    assert again is not None
+    assert backend.value(again.data) == "a"
+
+
+def test_a_released_message_keeps_its_priority(backend: Backend) -> None:
+    if not backend.huey.storage.priority:
+        pytest.skip("this storage has no priorities")
+    store = backend.store
+    store.renew("c1", 30)
+    backend.send("high", priority=10)
+    backend.send("low", priority=1)
+    taken = store.take("c1", [])
+    assert taken is not None
+    assert backend.value(taken.data) == "high"
+    store.release("c1", taken.token)
+    again = store.take("c1", [])
+    assert again is not None
+    assert backend.value(again.data) == "high"
+
+
+def test_recover_puts_back_only_what_expired_leases_hold(backend: Backend) -> None:
+    store = backend.store
+    store.renew("dead", 0.2)
+    store.renew("alive", 30)
+    backend.send("of-dead")
+    backend.send("of-alive")
+    assert store.take("dead", []) is not None
+    assert store.take("alive", []) is not None
+    assert store.recover() == []  # nobody expired yet
+    time.sleep(0.35)
+    found = store.recover()
+    assert [(r.consumer, r.count) for r in found] == [("dead", 1)]
+    assert store.in_flight() == {"alive": 1}
+    assert backend.queued() == 1
+    again = store.take("alive", [])
+    assert again is not None
+    assert backend.value(again.data) == "of-dead"
+    assert store.recover() == []  # put back once, not on every pass
+
+
+def test_an_acknowledgement_after_recovery_does_not_remove_the_requeued_message(
+    backend: Backend,
+) -> None:
+    store = backend.store
+    store.renew("slow", 0.2)
+    backend.send("a")
+    taken = store.take("slow", [])
+    assert taken is not None
+    time.sleep(0.35)
+    assert store.recover()
+    store.ack("slow", [taken.token])  # the stalled consumer finishes late
+    assert backend.queued() == 1
+
+
+def test_renew_tells_whether_the_lease_was_new_valid_or_expired(backend: Backend) -> None:
+    store = backend.store
+    assert store.renew("c1", 0.2) == 0
+    assert store.renew("c1", 0.2) == 1
+    time.sleep(0.35)
+    assert store.renew("c1", 30) == 2
+
+
+def test_retire_puts_back_what_is_left_and_ends_the_lease(backend: Backend) -> None:
+    store = backend.store
+    store.renew("stopping", 30)
+    backend.send("a")
+    backend.send("b")
+    assert store.take("stopping", []) is not None
+    assert store.take("stopping", []) is not None
+    assert store.retire("stopping") == 2
+    assert store.in_flight() == {}
+    assert backend.queued() == 2
+    assert store.renew("stopping", 30) == 2  # the lease was left expired
+
+
+def test_bury_keeps_the_message_with_its_reason_then_requeue_and_purge(
+    backend: Backend,
+) -> None:
+    store = backend.store
+    store.renew("c1", 30)
+    backend.send("a")
+    backend.send("b")
+    first = store.take("c1", [])
+    second = store.take("c1", [])
+    assert first is not None
+    assert second is not None
+    before = time.time()
+    gone = "jobrunner.tasks.gone"
+    id1 = store.bury("c1", first, gone, f"unknown task {gone}", before)
+    id2 = store.bury("c1", second, None, "bad signature", before)
+    assert id1 > 0
+    assert id2 > id1
+    assert store.bury("c1", first, None, "again", before) == 0  # no longer in flight
+    assert store.in_flight() == {}
+    letters = store.dead_letters()
+    assert [(d.id, d.task, d.reason, d.consumer) for d in letters] == [
+        (id1, "jobrunner.tasks.gone", "unknown task jobrunner.tasks.gone", "c1"),
+        (id2, None, "bad signature", "c1"),
+    ]
+    assert letters[0].time == pytest.approx(before, abs=1)
+    assert letters[0].data == first.data
+
+    requeued = store.requeue(id1)
+    assert requeued is not None
+    assert requeued.task == "jobrunner.tasks.gone"
+    assert store.requeue(id1) is None
+    again = store.take("c1", [])
+    assert again is not None
+    assert backend.value(again.data) == "a"
+    assert [d.id for d in store.dead_letters()] == [id2]
+    assert store.purge() == 1
+    assert store.dead_letters() == []
+
+
+def test_setup_is_idempotent(backend: Backend) -> None:
+    backend.store.setup()
+    backend.store.setup()
+    assert backend.store.dead_letters() == []
