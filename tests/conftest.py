@@ -65,8 +65,11 @@ def postgres_dsn() -> Iterator[str]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--slow", action="store_true",
-                     help="also run the slow real-time and fault-injection tests (CI does)")
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the slow real-time and fault-injection tests (CI does)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

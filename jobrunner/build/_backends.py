@@ -11,6 +11,7 @@ import huey
 import huey.storage
 from huey.serializer import SignedSerializer
 
+from jobrunner._forksafe import track_sql_storage
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 
@@ -81,8 +82,12 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         kwargs["storage_class"] = _STORAGE_CLASSES[instance.backend]
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
-        return huey.Huey(storage_class=storage_class, **kwargs, **storage)
-    return _CLASSES[instance.backend](**kwargs, **storage)
+        built = huey.Huey(storage_class=storage_class, **kwargs, **storage)
+    else:
+        built = _CLASSES[instance.backend](**kwargs, **storage)
+    if isinstance(built.storage, huey.storage.BaseSqlStorage):
+        track_sql_storage(built.storage)
+    return built
 
 
 def safe_target(instance: InstanceConfig) -> str:

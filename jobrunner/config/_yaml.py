@@ -168,7 +168,23 @@ def _build(
         issues.append(Issue(doc.file, *position, dotted(path), "recursive YAML alias"))
         return None
     if isinstance(node, yaml.MappingNode):
-        constructor.flatten_mapping(node)
+        try:
+            constructor.flatten_mapping(node)
+        except yaml.MarkedYAMLError as exc:
+            # A merge key (`<<:`) whose value is not a mapping or a list of mappings.
+            mark = exc.problem_mark or node.start_mark
+            issues.append(
+                Issue(
+                    doc.file,
+                    mark.line + 1,
+                    mark.column + 1,
+                    dotted(path),
+                    f"invalid merge key: {exc.problem}",
+                    "`<<:` takes an alias of a mapping (<<: *defaults) or a list of them",
+                )
+            )
+            doc.broken.add(path)
+            return None
         result: dict[Any, Any] = {}
         parents.add(id(node))
         for key_node, value_node in node.value:

@@ -23,6 +23,7 @@ import huey
 from huey import signals as S
 from huey.api import Task
 
+from jobrunner._forksafe import after_fork
 from jobrunner.config.model import InstanceConfig
 from jobrunner.delivery._recovery import Heartbeat
 from jobrunner.delivery._store import Store
@@ -83,6 +84,7 @@ class Delivery:
         self._outage_since: float | None = None
         self._heartbeat: Heartbeat | None = None
         self._stopped = False
+        after_fork(self, _reset_after_fork)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -232,3 +234,9 @@ class Delivery:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _reset_after_fork(delivery: Delivery) -> None:
+    # A process worker must not inherit the heartbeat thread's lock or connections.
+    delivery._outage_lock = threading.Lock()
+    delivery._local = threading.local()

@@ -19,11 +19,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger("jobrunner")
+
+_SAVE_EVENTS = [
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    # A Kubernetes ConfigMap update renames a symlink to a folder (`..data`).
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
 
 # An editor's save is several events within a few milliseconds; a reload waits for
 # this much quiet, but never longer than MAX_DELAY after the first event.
@@ -104,10 +125,15 @@ class ConfigWatcher:
     def start(self) -> None:
         """Start watching (in background threads)."""
         observer = PollingObserver(timeout=self.poll) if self.poll else Observer()
+        # Native events: only those a save can produce. Modifications are left out in the
+        # kernel (the inotify mask), so writes to a SQLite file beside jobs.yaml do not
+        # wake this process on every task; an in-place save still ends with a close.
+        # Polling compares snapshots and reports a save as a modification.
+        events = None if self.poll else _SAVE_EVENTS
         handler = _Handler(self)
         for folder in sorted({os.path.dirname(p) for p in self._relevant}):
             if os.path.isdir(folder):
-                observer.schedule(handler, folder, recursive=False)
+                observer.schedule(handler, folder, recursive=False, event_filter=events)
         observer.daemon = True
         observer.start()
         self._observer = observer

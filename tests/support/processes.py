@@ -25,12 +25,18 @@ def env(**extra: str) -> dict[str, str]:
     return result
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 60,
-        **extra: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path | None = None, timeout: float = 60, **extra: str
+) -> subprocess.CompletedProcess[str]:
     """Run ``jobrunner ARGS`` to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "jobrunner", *args], cwd=cwd, env=env(**extra),
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "jobrunner", *args],
+        cwd=cwd,
+        env=env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -43,8 +49,11 @@ class Runner:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jobrunner", "run", str(config), *args],
-            cwd=cwd or config.parent, env=env(**extra), stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=cwd or config.parent,
+            env=env(**extra),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -59,8 +68,10 @@ class Runner:
             if out.count(text) >= count:
                 return out
             if self.process.poll() is not None:
-                raise AssertionError(f"runner exited with {self.process.returncode} before "
-                                     f"{text!r} appeared:\n{self.output}")
+                raise AssertionError(
+                    f"runner exited with {self.process.returncode} before "
+                    f"{text!r} appeared:\n{self.output}"
+                )
             time.sleep(0.05)
         raise AssertionError(f"{text!r} did not appear within {timeout}s:\n{self.output}")
 

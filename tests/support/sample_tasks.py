@@ -22,8 +22,15 @@ def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def record(path: str, value: Any = None, *args: Any, **kwargs: Any) -> Any:
     """Append one JSON line {value, args, kwargs, pid, time} to ``path``."""
-    line = json.dumps({"value": value, "args": list(args), "kwargs": kwargs,
-                       "pid": os.getpid(), "time": time.time()})
+    line = json.dumps(
+        {
+            "value": value,
+            "args": list(args),
+            "kwargs": kwargs,
+            "pid": os.getpid(),
+            "time": time.time(),
+        }
+    )
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
     return value

@@ -1,0 +1,138 @@
+"""Enqueue throughput (no consumer) and drain throughput (a full queue, then a consumer)."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks._report import Section, check, comparison, ratio
+from benchmarks._settings import Settings
+from benchmarks._stats import Measure
+from benchmarks._systems import SYSTEMS, Consumer, Producer, System
+
+MIN_RATIO = 0.95
+
+
+def _ordered(systems: list[System], repeat: int) -> list[System]:
+    # Alternate who goes first: caches, the page cache and the other load on
+    # the machine then favour neither side.
+    return systems if repeat % 2 == 0 else systems[::-1]
+
+
+def _enqueue(producer: Producer, count: int) -> float:
+    producer.flush()
+    enqueue = producer.enqueue_noop
+    start = time.perf_counter()
+    for _ in range(count):
+        enqueue()
+    elapsed = time.perf_counter() - start
+    if producer.queue_size() != count:
+        raise RuntimeError(f"enqueued {count} tasks but the queue holds {producer.queue_size()}")
+    producer.flush()
+    return count / elapsed
+
+
+def enqueue(settings: Settings) -> Section:
+    section = Section(
+        "Enqueue throughput",
+        f"{settings.enqueue_tasks:,} calls of a no-op task handle in a loop, no consumer "
+        "running (jobrunner: `app.tasks.noop()`; huey: `noop()`). Higher is better.",
+    )
+    for backend in settings.backends:
+        systems = [cls(backend, settings.folder) for cls in SYSTEMS]
+        producers = {s.name: s.producer() for s in systems}
+        rates: dict[str, list[float]] = {s.name: [] for s in systems}
+        # One untimed round warms imports, connections and the SQLite file.
+        for system in systems:
+            _enqueue(producers[system.name], min(200, settings.enqueue_tasks))
+        for repeat in range(settings.repeats):
+            for system in _ordered(systems, repeat):
+                rates[system.name].append(_enqueue(producers[system.name], settings.enqueue_tasks))
+        jr, hu = Measure.of(rates["jobrunner"], "rate"), Measure.of(rates["huey"], "rate")
+        r = ratio(jr, hu) or 0.0
+        target = check(section, f"{backend.kind}", r >= MIN_RATIO, f">= {MIN_RATIO}x")
+        comparison(section, backend.kind, f"{settings.enqueue_tasks:,} tasks", jr, hu, target)
+        for system in systems:
+            system.close()
+    return section
+
+
+def _drain(
+    system: System, producer: Producer, settings: Settings, workers: int, kind: str
+) -> tuple[float, float]:
+    """Tasks per second, and consumer CPU microseconds per task, of one drain."""
+    count = settings.drain_tasks
+    producer.flush()
+    for _ in range(count):
+        producer.enqueue_noop()
+    log = settings.folder / f"{system.queue}-drain-{workers}{kind}-{time.monotonic_ns()}.log"
+    consumer = Consumer(system.consumer_command(workers, kind), log)
+    try:
+        # Timed from the first task taken to the empty queue: consumer start-up
+        # (imports, config validation) is not drain throughput.
+        interval = 0.002 if system.backend.kind == "redis" else 0.005
+        deadline = time.monotonic() + 60 + count / 20
+        size = producer.queue_size()
+        while size >= count:
+            consumer.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{system.name} consumer took no task; log in {consumer.log}")
+            time.sleep(interval)
+            size = producer.queue_size()
+        first_size, start, cpu = size, time.perf_counter(), consumer.group_cpu_seconds()
+        while size > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{system.name} consumer did not drain the queue; log in {consumer.log}"
+                )
+            time.sleep(interval)
+            size = producer.queue_size()
+        elapsed = time.perf_counter() - start
+        cpu = consumer.group_cpu_seconds() - cpu
+    finally:
+        consumer.stop()
+    consumer.log.unlink(missing_ok=True)
+    return first_size / elapsed, cpu / first_size * 1e6
+
+
+def drain(settings: Settings) -> tuple[Section, Section]:
+    rates_section = Section(
+        "Drain throughput",
+        f"{settings.drain_tasks:,} no-op tasks queued, then a consumer started with N workers; "
+        "timed from the first task taken to the empty queue. Both consumers log each task at "
+        "INFO, as `huey_consumer` and `jobrunner run` do by default. Higher is better.",
+    )
+    cost_section = Section(
+        "Drain CPU cost",
+        "CPU time (user + system) the consumer and its worker processes used per task during "
+        "the drains above. Less sensitive than throughput to other load on the machine. "
+        "Lower is better.",
+    )
+    for backend in settings.backends:
+        for workers, kind in settings.drain_cases:
+            systems = [cls(backend, settings.folder) for cls in SYSTEMS]
+            producers = {s.name: s.producer() for s in systems}
+            rates: dict[str, list[float]] = {s.name: [] for s in systems}
+            costs: dict[str, list[float]] = {s.name: [] for s in systems}
+            for repeat in range(settings.repeats):
+                for system in _ordered(systems, repeat):
+                    rate, cost = _drain(system, producers[system.name], settings, workers, kind)
+                    rates[system.name].append(rate)
+                    costs[system.name].append(cost)
+            jr, hu = Measure.of(rates["jobrunner"], "rate"), Measure.of(rates["huey"], "rate")
+            r = ratio(jr, hu) or 0.0
+            plural = kind + ("es" if kind == "process" else "s")
+            case = f"{workers} {kind if workers == 1 else plural}"
+            target = check(
+                rates_section, f"{backend.kind} {case}", r >= MIN_RATIO, f">= {MIN_RATIO}x"
+            )
+            comparison(rates_section, backend.kind, case, jr, hu, target)
+            comparison(
+                cost_section,
+                backend.kind,
+                case,
+                Measure.of(costs["jobrunner"], "us"),
+                Measure.of(costs["huey"], "us"),
+            )
+            for system in systems:
+                system.close()
+    return rates_section, cost_section
