@@ -68,7 +68,7 @@ BACKENDS = {
     for rule in INSTANCE["allOf"]
 }
 COMMON = set.intersection(*BACKENDS.values())
-CRON_MAPPING = next(b for b in DEFS["schedule"]["properties"]["cron"]["oneOf"] if "properties" in b)
+CRON_MAPPING = DEFS["schedule"]["properties"]["cron"]
 
 EXPECTED: dict[str, set[str]] = {
     "Top level": props(SCHEMA),
