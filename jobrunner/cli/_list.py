@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobrunner.build import safe_target
+from jobrunner.cli._load import load_quietly
 from jobrunner.cli._pause import open_state
-from jobrunner.config import Config, ScheduleConfig, load_config
+from jobrunner.config import Config, ScheduleConfig
 from jobrunner.errors import JobRunnerError
 from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import next_run, now_utc
@@ -40,10 +41,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_config(args.file, check_imports=False)
-    for warning in loaded.warnings:
-        print(warning.format(), file=sys.stderr)
-    config = loaded.config
+    config = load_quietly(args.file)
     pauses = {} if args.no_state else _read_pauses(config)
     rows = [_schedule_row(s, pauses) for s in config.schedules.values()]
     tasks = [

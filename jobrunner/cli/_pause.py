@@ -7,13 +7,13 @@ that storage, at once, and survives restarts and reloads of the runners.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from jobrunner.build import make_huey, safe_target
-from jobrunner.config import Config, load_config
+from jobrunner.cli._load import load_quietly
+from jobrunner.config import Config
 from jobrunner.config.model import InstanceConfig
 from jobrunner.errors import JobRunnerError, UnknownNameError
 from jobrunner.scheduling._state import ScheduleState
@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_pause(args: argparse.Namespace) -> int:
-    config = _load(args.file)
+    config = load_quietly(args.file)
     for name in _schedules(config, args.names):
         instance = config.instances[config.schedules[name].instance]
         with open_state(instance) as state:
@@ -57,7 +57,7 @@ def run_pause(args: argparse.Namespace) -> int:
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    config = _load(args.file)
+    config = load_quietly(args.file)
     for name in _schedules(config, args.names):
         instance = config.instances[config.schedules[name].instance]
         with open_state(instance) as state:
@@ -66,13 +66,6 @@ def run_resume(args: argparse.Namespace) -> int:
             else:
                 print(f"{name} was not paused")
     return 0
-
-
-def _load(path: str) -> Config:
-    loaded = load_config(path, check_imports=False)
-    for warning in loaded.warnings:
-        print(warning.format(), file=sys.stderr)
-    return loaded.config
 
 
 def _schedules(config: Config, names: list[str]) -> list[str]:

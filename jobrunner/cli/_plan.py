@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from jobrunner.config import load_config
+from jobrunner.cli._load import load_quietly
 from jobrunner.errors import UnknownNameError
 from jobrunner.scheduling._plan import PlannedRun, Preview, now_utc, preview
 
@@ -42,10 +41,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_config(args.file, check_imports=False)
-    for warning in loaded.warnings:
-        print(warning.format(), file=sys.stderr)
-    schedules = loaded.config.schedules
+    schedules = load_quietly(args.file).schedules
     for name in args.names:
         if name not in schedules:
             raise UnknownNameError("schedule", name, schedules)
