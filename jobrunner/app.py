@@ -207,4 +207,11 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What the load allocated lives as long as the app, so scanning it in
+            # the young generations finds nothing to free; freeze() then unfreeze()
+            # moves every tracked object straight to the oldest generation without
+            # a scan (CPython's gc docs). Cyclic garbage the caller had pending is
+            # still collected, by the next full collection.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

@@ -31,10 +31,18 @@ def interpolate(doc: Document, environ: Mapping[str, str]) -> list[Issue]:
 def _walk(
     value: Any, path: Path_, doc: Document, environ: Mapping[str, str], issues: list[Issue]
 ) -> Any:
+    # In place, and a child's path is built only where a reference can be: most
+    # values of a large file have none (docs/performance.md, config load).
     if isinstance(value, dict):
-        return {k: _walk(v, (*path, k), doc, environ, issues) for k, v in value.items()}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) or (isinstance(v, str) and "$" in v):
+                value[k] = _walk(v, (*path, k), doc, environ, issues)
+        return value
     if isinstance(value, list):
-        return [_walk(v, (*path, i), doc, environ, issues) for i, v in enumerate(value)]
+        for i, v in enumerate(value):
+            if isinstance(v, (dict, list)) or (isinstance(v, str) and "$" in v):
+                value[i] = _walk(v, (*path, i), doc, environ, issues)
+        return value
     if isinstance(value, str) and "$" in value:
         return _expand(value, path, doc, environ, issues)
     return value
@@ -80,7 +88,7 @@ def _expand(
 
     expanded = _REFERENCE.sub(replace, text)
     whole = _REFERENCE.fullmatch(text)
-    if whole and whole.group("name") and path in doc.plain:
+    if whole and whole.group("name") and doc.is_plain(path):
         try:
             typed = yaml.safe_load(expanded)
         except yaml.YAMLError:

@@ -18,42 +18,59 @@ from jobrunner.errors import Issue
 Path_ = tuple[str | int, ...]
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 @dataclass
 class Document:
-    """Values of one YAML file and the positions (1-based line, column) of each."""
+    """Values of one YAML file, and where each value stands (1-based line, column).
+
+    Positions are read off the YAML node tree when asked for, not recorded for
+    every value up front: a valid file asks for a few per task, and recording
+    them all made loading a large file grow faster than its size
+    (docs/performance.md, config load).
+    """
 
     file: str
     data: Any
-    # Position of each value, and separately of each mapping key (errors about a
-    # key, such as an unknown one, point at the key rather than its value).
-    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    plain: set[Path_] = field(default_factory=set)
-    # Scalars written on one line, with their style (None plain, "'" or '"' quoted): the
-    # column of a character inside such a value can be computed (a cron field, say).
-    inline: dict[Path_, str | None] = field(default_factory=dict)
+    root: yaml.Node | None = None
     # Values that could not be read (an unsupported tag): already reported, left as None.
     broken: set[Path_] = field(default_factory=set)
+    # Per mapping node (by id): how many of its pairs came from merge keys (`<<:`).
+    merged: dict[int, int] = field(default_factory=dict)
+    _index: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict)
+
+    def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """The closest known position of ``path``: itself, else its nearest parent.
+
+        With ``key``, a mapping entry is placed at its key rather than its value
+        (an unknown key is reported at the key).
+        """
+        key_node, node = self._closest(path)
+        if node is None:
+            return (1, 1)
+        mark = key_node.start_mark if key and key_node is not None else node.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def is_plain(self, path: Path_) -> bool:
+        """Whether the value at ``path`` is a scalar written without quotes."""
+        node = self._node(path)
+        return isinstance(node, yaml.ScalarNode) and not node.style
 
     def column_in(self, path: Path_, offset: int) -> tuple[int, int]:
         """The position of character ``offset`` of the string at ``path``, when computable."""
         line, column = self.where(path)
-        if path in self.inline:
-            quote = 0 if self.inline[path] is None else 1
+        node = self._node(path)
+        # Only a scalar written on one line, plain or quoted, maps characters to columns.
+        if (
+            isinstance(node, yaml.ScalarNode)
+            and node.start_mark.line == node.end_mark.line
+            and (node.style or None) in (None, "'", '"')
+        ):
+            quote = 0 if not node.style else 1
             return line, column + quote + offset
         return line, column
-
-    def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
-        """The closest known position of ``path``: itself, else its nearest parent."""
-        table = self.keys if key else self.values
-        probe = tuple(path)
-        while probe:
-            if probe in table:
-                return table[probe]
-            if probe in self.values:
-                return self.values[probe]
-            probe = probe[:-1]
-        return self.values.get((), (1, 1))
 
     def issue(
         self,
@@ -66,6 +83,58 @@ class Document:
     ) -> Issue:
         line, column = self.where(path, key=key)
         return Issue(self.file, line, column, dotted(path), message, hint, severity)
+
+    def _node(self, path: Path_) -> yaml.Node | None:
+        """The value node of ``path`` itself, or None."""
+        node = self.root
+        for part in path:
+            child = None if node is None else self._child(node, part)
+            if child is None:
+                return None
+            node = child[1]
+        return node
+
+    def _closest(self, path: Path_) -> tuple[yaml.Node | None, yaml.Node | None]:
+        """The (key node, value node) of ``path``, or of its longest prefix that exists."""
+        key_node: yaml.Node | None = None
+        node = self.root
+        if node is None:
+            return None, None
+        for part in path:
+            child = self._child(node, part)
+            if child is None:
+                break
+            key_node, node = child
+        return key_node, node
+
+    def _child(self, node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+        if isinstance(node, yaml.SequenceNode):
+            if isinstance(part, int) and 0 <= part < len(node.value):
+                return None, node.value[part]
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        index = self._index.get(id(node))
+        if index is None:
+            index = self._index[id(node)] = self._mapping_index(node)
+        return index.get(part)
+
+    def _mapping_index(self, node: yaml.MappingNode) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
+        # The same choice as _build: a merged key gives way to a later one, an own
+        # key repeated is an error and the first one stays.
+        merged = self.merged.get(id(node), 0)
+        index: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+        own: set[Any] = set()
+        for i, (key_node, value_node) in enumerate(node.value):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            name = key_node.value
+            if i >= merged:
+                if name in own:
+                    continue
+                own.add(name)
+            index[name] = (key_node, value_node)
+        return index
 
 
 def dotted(path: Path_) -> str:
@@ -106,7 +175,7 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
         return Document(file, None), [_syntax_issue(exc, text, file)]
     except yaml.YAMLError as exc:
         return Document(file, None), [Issue(file, 0, 0, "", f"YAML error: {exc}")]
-    doc = Document(file, None)
+    doc = Document(file, None, node)
     if node is None:
         return doc, []
     issues: list[Issue] = []
@@ -162,12 +231,39 @@ def _build(
     issues: list[Issue],
     parents: set[int],
 ) -> Any:
-    position = (node.start_mark.line + 1, node.start_mark.column + 1)
-    doc.values[path] = position
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, path, doc, constructor, issues)
     if id(node) in parents:
-        issues.append(Issue(doc.file, *position, dotted(path), "recursive YAML alias"))
+        mark = node.start_mark
+        issues.append(
+            Issue(doc.file, mark.line + 1, mark.column + 1, dotted(path), "recursive YAML alias")
+        )
         return None
     if isinstance(node, yaml.MappingNode):
+        return _mapping(node, path, doc, constructor, issues, parents)
+    if isinstance(node, yaml.SequenceNode):
+        parents.add(id(node))
+        items = [
+            _build(item, (*path, i), doc, constructor, issues, parents)
+            for i, item in enumerate(node.value)
+        ]
+        parents.discard(id(node))
+        return items
+    return _scalar(node, path, doc, constructor, issues)
+
+
+def _mapping(
+    node: yaml.MappingNode,
+    path: Path_,
+    doc: Document,
+    constructor: yaml.SafeLoader,
+    issues: list[Issue],
+    parents: set[int],
+) -> Any:
+    merged = doc.merged.get(id(node))
+    if merged is None:
+        # An alias visits its node again, already flattened: count once.
+        own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
         try:
             constructor.flatten_mapping(node)
         except yaml.MarkedYAMLError as exc:
@@ -185,52 +281,49 @@ def _build(
             )
             doc.broken.add(path)
             return None
-        result: dict[Any, Any] = {}
-        parents.add(id(node))
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, path, doc, constructor, issues)
-            if not isinstance(key, str):
-                # YAML 1.1 reads `off:`, `yes:` or `1:` as a bool or a number; as a name
-                # (a schedule called `off`) the user meant the text as written.
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-            child = (*path, key)
-            key_position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if key in result:
-                first = doc.keys[child]
+        merged = doc.merged[id(node)] = len(node.value) - own
+    result: dict[Any, Any] = {}
+    first: dict[Any, yaml.Node] = {}
+    parents.add(id(node))
+    for i, (key_node, value_node) in enumerate(node.value):
+        if isinstance(key_node, yaml.ScalarNode):
+            if key_node.tag != _STR_TAG:
+                # Reports a tag the safe loader refuses. YAML 1.1 reads `off:`, `yes:` or
+                # `1:` as a bool or a number; as a name (a schedule called `off`) the
+                # user meant the text as written.
+                _scalar(key_node, path, doc, constructor, issues)
+            key: Any = key_node.value
+        else:
+            key = str(_build(key_node, path, doc, constructor, issues, parents))
+        if i >= merged:
+            # A key of the mapping itself; one that came from a merge key gives way.
+            if key in first:
+                mark, line = key_node.start_mark, first[key].start_mark.line + 1
+                child = (*path, key)
                 issues.append(
                     Issue(
                         doc.file,
-                        *key_position,
+                        mark.line + 1,
+                        mark.column + 1,
                         dotted(child),
-                        f"duplicate key {key!r} (first defined at line {first[0]})",
+                        f"duplicate key {key!r} (first defined at line {line})",
                         "YAML keeps only the last value of a repeated key; remove or rename one",
                     )
                 )
                 continue
-            doc.keys[child] = key_position
-            result[key] = _build(value_node, child, doc, constructor, issues, parents)
-        parents.discard(id(node))
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        parents.add(id(node))
-        items = [
-            _build(item, (*path, i), doc, constructor, issues, parents)
-            for i, item in enumerate(node.value)
-        ]
-        parents.discard(id(node))
-        return items
-    if isinstance(node, yaml.ScalarNode):
-        style = node.style or None  # libyaml says "" for plain, PyYAML None
-        if style is None:
-            doc.plain.add(path)
-        if node.start_mark.line == node.end_mark.line and style in (None, "'", '"'):
-            doc.inline[path] = style
-    return _scalar(node, path, doc, constructor, issues)
+            first[key] = key_node
+        result[key] = _build(value_node, (*path, key), doc, constructor, issues, parents)
+    parents.discard(id(node))
+    return result
 
 
 def _scalar(
     node: yaml.Node, path: Path_, doc: Document, constructor: yaml.SafeLoader, issues: list[Issue]
 ) -> Any:
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        # What the safe constructor returns for a string, without its bookkeeping:
+        # most scalars of a file are strings (docs/performance.md, config load).
+        return node.value
     try:
         return constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError) as exc:

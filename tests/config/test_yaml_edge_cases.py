@@ -48,6 +48,53 @@ def test_merge_key_with_an_alias_merges(write_config: Callable[..., Path]) -> No
     assert config.tasks["a"].options.priority == 7
 
 
+def test_key_written_beside_a_merge_key_overrides_the_merged_one(
+    write_config: Callable[..., Path],
+) -> None:
+    # YAML's merge rule: the mapping's own keys win, and among merged mappings
+    # (<<: [*first, *second]) the earlier one wins.
+    path = write_config(
+        """
+        version: 1
+        tasks:
+          fast: &fast
+            function: sample_tasks:add
+            retries: 1
+            priority: 9
+          slow: &slow
+            function: sample_tasks:add
+            retries: 5
+            retry_delay: 30
+          a:
+            <<: [*fast, *slow]
+            function: sample_tasks:add
+            retries: 2
+        """
+    )
+    config = load_config(path, check_imports=False).config
+    options = config.tasks["a"].options
+    assert (options.retries, options.priority, options.retry_delay) == (2, 9, 30)
+
+
+def test_error_in_a_merged_value_points_at_the_anchor(write_config: Callable[..., Path]) -> None:
+    path = write_config(
+        """
+        version: 1
+        tasks:
+          b: &base
+            function: sample_tasks:add
+            retries: many
+          a:
+            <<: *base
+            priority: 7
+        """
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, check_imports=False)
+    places = {(issue.path, issue.line, issue.column) for issue in caught.value.issues}
+    assert places == {("tasks.b.retries", 5, 14), ("tasks.a.retries", 5, 14)}
+
+
 @pytest.mark.parametrize("name", ["off", "yes", "no", "on", "true", "null"])
 def test_boolean_looking_names_stay_as_written(
     write_config: Callable[..., Path], name: str
