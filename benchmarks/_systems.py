@@ -103,12 +103,19 @@ class PlainHuey(System):
 
 
 class Jobrunner(System):
-    """jobrunner with its defaults: a ``jobs.yaml``, ``jobrunner.load`` and ``jobrunner run``."""
+    """jobrunner with its defaults: a ``jobs.yaml``, ``jobrunner.load`` and ``jobrunner run``.
+
+    ``settings`` adds instance keys (a :class:`Variant`), to measure jobrunner with
+    some of huey's defaults instead of its own.
+    """
 
     name = "jobrunner"
 
-    def __init__(self, backend: Backend, folder: Path) -> None:
+    def __init__(
+        self, backend: Backend, folder: Path, settings: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(backend, folder)
+        extra = "".join(f"    {key}: {value}\n" for key, value in settings)
         self.config = folder / f"{self.queue}.yaml"
         location = (
             f"url: {self.backend.target}"
@@ -122,6 +129,7 @@ class Jobrunner(System):
             f"    backend: {backend.kind}\n"
             f"    name: {self.queue}\n"
             f"    {location}\n"
+            f"{extra}"
             "tasks:\n"
             "  noop: {function: 'benchmarks._tasks:noop'}\n"
             "  ping: {function: 'benchmarks._tasks:ping'}\n",
@@ -151,6 +159,26 @@ class Jobrunner(System):
 
 
 SYSTEMS: tuple[type[System], ...] = (Jobrunner, PlainHuey)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """jobrunner with some of huey's settings, measured beside its defaults."""
+
+    label: str
+    settings: tuple[tuple[str, str], ...]
+
+    def system(self, backend: Backend, folder: Path) -> Jobrunner:
+        return Jobrunner(backend, folder, self.settings)
+
+
+# On SQLite jobrunner's defaults differ from huey's in durability (synchronous=NORMAL,
+# huey's FULL) and delivery (at-least-once): these rows take them away again, to show
+# what the jobrunner layer itself costs and what at-least-once costs.
+SQLITE_VARIANTS = (
+    Variant("fsync: true", (("fsync", "true"),)),
+    Variant("fsync: true, at_most_once", (("fsync", "true"), ("delivery", "at_most_once"))),
+)
 
 
 class Consumer:

@@ -30,13 +30,26 @@ RESULT_POLL_START = 0.001
 
 
 class SqliteStorage(huey.storage.SqliteStorage):  # type: ignore[misc]
-    """huey's SQLite storage, with a blocking ``Result.get()`` that polls from 1 ms on.
+    """huey's SQLite storage with two defaults of jobrunner's (docs/performance.md).
 
-    SQLite cannot wake a waiting producer, so huey polls for the result with a
-    first sleep of 50 ms: no SQLite round trip took less than 50 ms. The same
-    backoff from 1 ms answers a fast task in about a millisecond and still
-    settles at ``max_delay`` for a slow one.
+    A blocking ``Result.get()`` polls from 1 ms on: SQLite cannot wake a waiting
+    producer, so huey polls with a first sleep of 50 ms and no SQLite round trip
+    took less than 50 ms. The same backoff from 1 ms answers a fast task in about
+    a millisecond and still settles at ``max_delay`` for a slow one.
+
+    In WAL mode, commits do not fsync (``synchronous=NORMAL``) unless ``fsync:
+    true``. huey leaves SQLite's FULL, one fsync per commit: two per task (the
+    dequeue and the result or revoke-key cleanup), most of a drain's time. With
+    NORMAL a committed task survives a crash of any process; a power cut or an OS
+    crash can roll back the last commits but never corrupts the file (SQLite's
+    documentation on WAL).
     """
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        if self._fsync is None and (self._journal_mode or "").lower() == "wal":
+            conn.execute("pragma synchronous=1")
+        return conn
 
     def wait_result(
         self, key: str, timeout: float | None = None, backoff: float = 1.15, max_delay: float = 1.0
@@ -80,6 +93,10 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         storage.setdefault("notify_result", True)
     if instance.backend in _STORAGE_CLASSES:
         kwargs["storage_class"] = _STORAGE_CLASSES[instance.backend]
+    if instance.backend == "sqlite" and not storage.get("fsync"):
+        # `fsync: false` is NORMAL here, not huey's OFF (which can corrupt the file
+        # on a power cut); see SqliteStorage.
+        storage.pop("fsync", None)
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
         built = huey.Huey(storage_class=storage_class, **kwargs, **storage)

@@ -96,6 +96,36 @@ def test_redis_notify_result_can_be_turned_off(write_config: Callable[..., Path]
     assert not jobrunner.load(config).huey("r").storage.notify_result
 
 
+@pytest.mark.parametrize(
+    ("settings", "synchronous"),
+    [
+        ("", 1),  # NORMAL: no fsync per commit in WAL mode (docs/performance.md)
+        ("fsync: false", 1),  # never huey's OFF, which can corrupt on a power cut
+        ("fsync: true", 2),  # FULL, huey's default
+        ("journal_mode: delete", 2),  # NORMAL is only safe enough with WAL
+    ],
+)
+def test_sqlite_commits_without_fsync_unless_asked(
+    write_config: Callable[..., Path], settings: str, synchronous: int
+) -> None:
+    config = write_config(
+        f"""
+        version: 1
+        instances:
+          db: {{backend: sqlite, {settings}}}
+        tasks:
+          t: {{function: sample_tasks:add}}
+        """
+    )
+    app = jobrunner.load(config)
+    app.tasks.t(1, 2)  # a commit, on the connection the pragma was set on
+    storage = app.huey("db").storage
+    with storage.db() as cursor:
+        assert cursor.execute("pragma synchronous").fetchone()[0] == synchronous
+    assert storage.queue_size() == 1
+    app.close()
+
+
 def test_relative_paths_resolve_against_the_yaml_folder(
     project: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
