@@ -84,6 +84,7 @@ class Delivery:
         self._outage_since: float | None = None
         self._heartbeat: Heartbeat | None = None
         self._stopped = False
+        self._stop_lock = threading.Lock()
         after_fork(self, _reset_after_fork)
 
     # -- life cycle -------------------------------------------------------------------------
@@ -145,9 +146,10 @@ class Delivery:
 
     def stop(self) -> None:
         """After the workers stopped (or were cut off): put back what is still in flight."""
-        if self._stopped:
-            return
-        self._stopped = True
+        with self._stop_lock:  # the runner's second signal and the consumer's stop may race
+            if self._stopped:
+                return
+            self._stopped = True
         if self._heartbeat is not None:
             self._heartbeat.stop()
         try:
@@ -239,4 +241,5 @@ class Delivery:
 def _reset_after_fork(delivery: Delivery) -> None:
     # A process worker must not inherit the heartbeat thread's lock or connections.
     delivery._outage_lock = threading.Lock()
+    delivery._stop_lock = threading.Lock()
     delivery._local = threading.local()

@@ -149,7 +149,9 @@ class Runner:
         """Start, then supervise until SIGINT or SIGTERM; return the exit code."""
         self.start()
         restart = self._supervise()
-        self.stop(graceful=True)
+        if not self.stop(graceful=True):
+            # A second signal cut the running tasks off: not a clean stop (exit 130).
+            raise KeyboardInterrupt
         if restart:
             log.info("restarting (SIGHUP)")
             sys.stdout.flush()
@@ -191,10 +193,11 @@ class Runner:
         except Exception:  # a bug must not take the running consumers down with it
             log.exception("reload failed unexpectedly (a bug: please report it)")
 
-    def stop(self, *, graceful: bool = True) -> None:
+    def stop(self, *, graceful: bool = True) -> bool:
         """Stop every consumer; with ``graceful``, running tasks finish first.
 
-        A second SIGINT or SIGTERM during a graceful stop interrupts the workers.
+        A second SIGINT or SIGTERM during a graceful stop interrupts the workers;
+        the return value is False then.
         """
         if self.watcher is not None:
             self.watcher.stop()
@@ -212,6 +215,7 @@ class Runner:
         ]
         for thread in threads:
             thread.start()
+        interrupted = False
         while any(t.is_alive() for t in threads):
             for thread in threads:
                 thread.join(0.1)
@@ -222,12 +226,18 @@ class Runner:
                     consumer._interrupt_workers()
                 # Thread workers cannot be interrupted: stop waiting for them. They
                 # are daemon threads, so they end with the process (as in huey's own
-                # consumer on a second SIGINT).
+                # consumer on a second SIGINT). What they run goes back on the queue
+                # now rather than when the lease expires.
+                for _, consumer in consumers:
+                    if consumer.delivery is not None:
+                        consumer.delivery.stop()
+                interrupted = True
                 break
         for _, consumer in consumers:
             consumer.huey.notify_interrupted_tasks()
         if self.reloader is not None:
             self.reloader.leftover_warnings()
+        return not interrupted
 
     def _install_signal_handlers(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):

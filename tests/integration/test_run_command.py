@@ -109,9 +109,14 @@ def test_second_signal_stops_without_waiting_for_running_tasks(
         runner.signal(signal.SIGINT)
         runner.wait_for("Shutting down gracefully")
         started = time.monotonic()
-        assert runner.stop(signal.SIGTERM, timeout=20) == 0, runner.output
+        # Tasks were cut off: "interrupted" (130), not a clean stop.
+        assert runner.stop(signal.SIGTERM, timeout=20) == 130, runner.output
         assert time.monotonic() - started < 15
+        # The cut-off task is back on the queue at once, not when its lease expires.
+        with jobrunner.load(config) as app:
+            assert app.huey("a").pending_count() == 1
     assert "second signal" in runner.output
+    assert "interrupted" in runner.output
     assert records(out) == []
 
 
@@ -151,7 +156,7 @@ def test_second_signal_stops_a_process_worker_that_ignores_interrupts(
         runner.signal(signal.SIGINT)
         runner.wait_for("Shutting down gracefully")
         started = time.monotonic()
-        assert runner.stop(signal.SIGINT, timeout=20) == 0, runner.output
+        assert runner.stop(signal.SIGINT, timeout=20) == 130, runner.output
         assert time.monotonic() - started < 15
 
 
