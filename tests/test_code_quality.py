@@ -1,4 +1,4 @@
-"""The house rules that tools can check: ruff lint and format, mypy strict on the package."""
+"""The house rules that tools can check: ruff lint and format, mypy strict, every test collected."""
 
 from __future__ import annotations
 
@@ -32,3 +32,13 @@ def test_package_passes_mypy_strict() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout
+
+
+def test_every_test_file_is_collected() -> None:
+    # pytest skips folders named "build" by default, and tests/build went unrun
+    # that way; a folder added later must not fall through the same hole.
+    result = _run("pytest", "--collect-only", "-q", "--slow", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")}
+    assert on_disk - collected == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,27 +30,16 @@ _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
 RESULT_POLL_START = 0.001
 
 
-class SqliteStorage(huey.storage.SqliteStorage):  # type: ignore[misc]
-    """huey's SQLite storage with two defaults of jobrunner's (docs/performance.md).
+class _QuickResultPoll:
+    """A blocking ``Result.get()`` that polls from 1 ms on, not huey's 50 ms.
 
-    A blocking ``Result.get()`` polls from 1 ms on: SQLite cannot wake a waiting
-    producer, so huey polls with a first sleep of 50 ms and no SQLite round trip
-    took less than 50 ms. The same backoff from 1 ms answers a fast task in about
-    a millisecond and still settles at ``max_delay`` for a slow one.
-
-    In WAL mode, commits do not fsync (``synchronous=NORMAL``) unless ``fsync:
-    true``. huey leaves SQLite's FULL, one fsync per commit: two per task (the
-    dequeue and the result or revoke-key cleanup), most of a drain's time. With
-    NORMAL a committed task survives a crash of any process; a power cut or an OS
-    crash can roll back the last commits but never corrupts the file (SQLite's
-    documentation on WAL).
+    SQL storages cannot wake a waiting producer, so huey polls for the result with
+    a first sleep of 50 ms: no round trip took less than 50 ms. The same backoff
+    from 1 ms answers a fast task in about a millisecond and still settles at
+    ``max_delay`` for a slow one. A poll is a primary-key lookup.
     """
 
-    def _create_connection(self) -> Any:
-        conn = super()._create_connection()
-        if self._fsync is None and (self._journal_mode or "").lower() == "wal":
-            conn.execute("pragma synchronous=1")
-        return conn
+    has_data_for_key: Callable[[str], bool]  # huey's storage, next in the MRO
 
     def wait_result(
         self, key: str, timeout: float | None = None, backoff: float = 1.15, max_delay: float = 1.0
@@ -65,8 +55,33 @@ class SqliteStorage(huey.storage.SqliteStorage):  # type: ignore[misc]
             delay *= backoff
 
 
+class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: ignore[misc]
+    """huey's SQLite storage with two defaults of jobrunner's (docs/performance.md).
+
+    Results are polled from 1 ms on (:class:`_QuickResultPoll`). In WAL mode,
+    commits do not fsync (``synchronous=NORMAL``) unless ``fsync: true``. huey
+    leaves SQLite's FULL, one fsync per commit: two per task (the dequeue and the
+    result or revoke-key cleanup), most of a drain's time. With NORMAL a committed
+    task survives a crash of any process; a power cut or an OS crash can roll back
+    the last commits but never corrupts the file (SQLite's documentation on WAL).
+    """
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        if self._fsync is None and (self._journal_mode or "").lower() == "wal":
+            conn.execute("pragma synchronous=1")
+        return conn
+
+
+class PostgresStorage(_QuickResultPoll, huey.storage.PostgresStorage):  # type: ignore[misc]
+    """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`)."""
+
+
 # Storage classes that replace huey's own for a backend (subclasses: isinstance holds).
-_STORAGE_CLASSES: dict[str, type[huey.storage.BaseStorage]] = {"sqlite": SqliteStorage}
+_STORAGE_CLASSES: dict[str, type[huey.storage.BaseStorage]] = {
+    "sqlite": SqliteStorage,
+    "postgres": PostgresStorage,
+}
 
 
 def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey:

@@ -168,6 +168,8 @@ def _instance(
                 severity="warning",
             )
         )
+    if backend in _AT_MOST_ONCE_BACKENDS:
+        _check_delivery(name, backend, raw.get("delivery"), doc, issues)
     consumer_raw = dict(raw.get("consumer") or {})
     if "shutdown_timeout" in consumer_raw:
         consumer_raw["shutdown_timeout"] = parse_duration(consumer_raw["shutdown_timeout"])
@@ -189,6 +191,37 @@ def _instance(
         lease=parse_duration(raw.get("lease", 30)),
         consumer=ConsumerConfig(**consumer_raw),
     )
+
+
+# Backends without an at-least-once store (jobrunner/delivery): the consumer runs huey's
+# own at-most-once worker. A custom storage may subclass a built-in one yet change how it
+# queues, so the built-in stores' raw SQL or Redis commands must not be used on it.
+_AT_MOST_ONCE_BACKENDS = frozenset({"file", "custom"})
+
+
+def _check_delivery(
+    name: str, backend: str, delivery: Any, doc: Document, issues: list[Issue]
+) -> None:
+    where = ("instances", name)
+    if delivery == "at_least_once":
+        issues.append(
+            doc.issue(
+                (*where, "delivery"),
+                f"the {backend} backend has no at-least-once delivery",
+                "use sqlite, redis or postgres for at-least-once, or set delivery: at_most_once",
+            )
+        )
+    elif delivery is None:
+        issues.append(
+            doc.issue(
+                where,
+                f"instance {name!r} runs at most once: the {backend} backend has no "
+                "at-least-once delivery (a crash loses the tasks it was running)",
+                "set delivery: at_most_once to say so, or use sqlite, redis or postgres",
+                key=True,
+                severity="warning",
+            )
+        )
 
 
 def _pick_instance(

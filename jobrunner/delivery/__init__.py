@@ -13,8 +13,6 @@ recorded as in flight until its task is done (see docs/delivery.md):
 
 from __future__ import annotations
 
-import logging
-
 import huey
 
 from jobrunner.config.model import InstanceConfig
@@ -38,14 +36,13 @@ __all__ = [
     "store_for",
 ]
 
-log = logging.getLogger("jobrunner.delivery")
-
 
 def delivery_for(app_huey: huey.Huey, instance: InstanceConfig) -> Delivery | None:
     """The at-least-once delivery of ``instance``'s consumer, or None for huey's own.
 
     None for ``delivery: at_most_once`` and for backends without a store (file,
-    memory, custom), with a warning for the latter.
+    memory, custom); loading the config warns about the file and custom backends
+    (``config/_resolve.py``), memory loses everything with the process anyway.
     """
     if instance.delivery != "at_least_once":
         return None
@@ -53,14 +50,5 @@ def delivery_for(app_huey: huey.Huey, instance: InstanceConfig) -> Delivery | No
     # the built-in stores' raw SQL or Redis commands would bypass its own methods.
     store = None if instance.backend == "custom" else store_for(app_huey.storage)
     if store is None:
-        if instance.backend == "memory":
-            return None  # nothing outlives the process anyway
-        log.warning(
-            "instance %s: backend %s has no at-least-once delivery; running at most once "
-            "(a crash loses the tasks it was running). Set delivery: at_most_once to "
-            "silence this, or use sqlite, redis or postgres",
-            instance.name,
-            instance.backend,
-        )
         return None
     return Delivery(app_huey, instance, store)

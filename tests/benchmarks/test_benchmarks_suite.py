@@ -99,12 +99,18 @@ def test_suite_prints_enqueue_and_config_tables_with_tiny_sizes(tmp_path: Path) 
     assert "- huey: " in out
     assert COMPARISON_HEADER in out
     assert CONFIG_HEADER in out
-    (enqueue,) = rows(out, "Enqueue throughput")
+    # jobrunner's defaults, then with huey's durability, then also huey's delivery.
+    enqueue, durable, layer = rows(out, "Enqueue throughput")
     assert enqueue[:2] == ["sqlite", "20 tasks"]
     assert enqueue[2].endswith("/s")
     assert enqueue[3].endswith("/s")
     assert enqueue[4].endswith("x")
     assert enqueue[5].startswith(">= 0.95x: ")
+    assert durable[:2] == ["sqlite (fsync: true)", "20 tasks"]
+    assert durable[5] == ""
+    assert layer[:2] == ["sqlite (fsync: true, at_most_once)", "20 tasks"]
+    assert layer[3] == enqueue[3]  # the same huey measurement
+    assert layer[5].startswith(">= 0.95x: ")
     config = rows(out, "Config load")
     assert [row[0] for row in config] == ["10 + 10", "100 + 100"]
     assert config[1][4] == "1.0x (linear: 1x)"
@@ -145,7 +151,11 @@ def test_whole_suite_runs_against_redis_and_sqlite() -> None:
         ["redis", "1 thread"],
         ["redis", "2 processes"],
         ["sqlite", "1 thread"],
+        ["sqlite (fsync: true)", "1 thread"],
+        ["sqlite (fsync: true, at_most_once)", "1 thread"],
         ["sqlite", "2 processes"],
+        ["sqlite (fsync: true)", "2 processes"],
+        ["sqlite (fsync: true, at_most_once)", "2 processes"],
     ]
     latency = {(row[0], row[1]): row for row in rows(out, "Round-trip latency")}
     for backend in ("redis", "sqlite"):

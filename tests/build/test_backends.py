@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -123,6 +125,35 @@ def test_sqlite_commits_without_fsync_unless_asked(
     with storage.db() as cursor:
         assert cursor.execute("pragma synchronous").fetchone()[0] == synchronous
     assert storage.queue_size() == 1
+    app.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_blocking_result_get_polls_from_one_millisecond(
+    write_config: Callable[..., Path],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+) -> None:
+    # huey's first wait is 50 ms: no round trip on a SQL storage took less.
+    if backend == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        lines = f"backend: postgres, dsn: '{dsn}', name: polls{os.getpid()}"
+    else:
+        lines = "backend: sqlite"
+    app = jobrunner.load(write_config(f"version: 1\ninstances:\n  db: {{{lines}}}\n"))
+    storage = app.huey("db").storage
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:  # the consumer stores the result while the producer waits
+            storage.put_data("k", b"done", is_result=True)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    assert storage.wait_result("k", timeout=5)
+    assert waits == pytest.approx([0.001, 0.00115, 0.0013225])
+    assert storage.pop_data("k") == b"done"
     app.close()
 
 

@@ -225,6 +225,46 @@ def test_shared_backend_without_secret_is_a_warning_not_an_error(
     assert warning.format().startswith(f"{loaded.config.path}:3:3: warning: instances.fast: ")
 
 
+def test_file_backend_warns_that_it_runs_at_most_once(write_config: Callable[..., Path]) -> None:
+    loaded = load_config(
+        write_config(
+            """
+            version: 1
+            instances:
+              files: {backend: file, path: queue}
+              quiet: {backend: file, path: queue2, delivery: at_most_once}
+            """
+        )
+    )
+    [warning] = loaded.warnings
+    assert (warning.severity, warning.line, warning.path) == ("warning", 3, "instances.files")
+    assert warning.message == (
+        "instance 'files' runs at most once: the file backend has no at-least-once "
+        "delivery (a crash loses the tasks it was running)"
+    )
+    assert warning.hint == "set delivery: at_most_once to say so, or use sqlite, redis or postgres"
+
+
+def test_asking_at_least_once_of_a_custom_backend_is_an_error(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config(
+        """
+        version: 1
+        instances:
+          mine:
+            backend: custom
+            storage_class: huey.storage:SqliteStorage
+            delivery: at_least_once
+        """
+    )
+    with pytest.raises(jobrunner.ConfigError) as caught:
+        load_config(path)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.column, issue.path) == (6, 15, "instances.mine.delivery")
+    assert issue.message == "the custom backend has no at-least-once delivery"
+
+
 def test_definitions_remember_where_they_are(write_config: Callable[..., Path]) -> None:
     path = write_config(
         """
