@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jobrunner.config import Config, load_config
-from jobrunner.runtime._reload import diff_configs, storage_moved
+from jobrunner.runtime._diff import diff_configs, storage_moved
 
 BASE = """
 version: 1
