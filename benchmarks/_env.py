@@ -24,14 +24,19 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A ``redis-server`` of our own on a free port (never the shared one on 6379)."""
+    """A ``redis-server`` of our own on a free port (never the shared one on 6379).
+
+    The tests use it too (``tests/support/servers.py``), with their own ``missing``
+    hint: CI must fail, not skip, when the binary is not there.
+    """
+
+    missing = "or pass --backend sqlite to benchmark SQLite only"
 
     def __init__(self, folder: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
-                "redis-server is not installed (apt-get install redis-server); "
-                "or pass --no-redis to benchmark SQLite only"
+                f"redis-server is not installed (apt-get install redis-server); {self.missing}"
             )
         self.binary = binary
         self.folder = folder
