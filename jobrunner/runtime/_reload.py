@@ -50,6 +50,7 @@ from jobrunner.build import (
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue
 from jobrunner.runtime._diff import Definition, definition_details, storage_moved
+from jobrunner.runtime._greenlet import GREENLET, refuse_new_greenlets
 from jobrunner.runtime._reload_plan import (
     Built,
     Plan,
@@ -159,6 +160,13 @@ class Reloader:
             raise _Refused(
                 "no instance left to run (every selected instance is removed or in immediate mode)"
             )
+        refusal = refuse_new_greenlets(
+            name
+            for name in plan.rebuild & plan.running_after
+            if runner.settings_for(new.instances[name]).worker_type == GREENLET
+        )
+        if refusal is not None:
+            raise _Refused(refusal)
         return plan
 
     # ------------------------------------------------------------------ apply

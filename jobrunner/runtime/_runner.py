@@ -24,6 +24,7 @@ from jobrunner.build import safe_target
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.runtime._consumer import make_consumer, with_overrides
+from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
 from jobrunner.runtime._reload import Reloader
 from jobrunner.runtime._watch import ConfigWatcher
 
@@ -59,15 +60,23 @@ class Runner:
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
         loaded = load_config(self.path, check_imports=True)
+        names = self.options.instances or tuple(loaded.config.instances)
+        for name in names:
+            if name not in loaded.config.instances:
+                raise UnknownNameError("instance", name, loaded.config.instances)
+        # Before anything starts or is logged: this may start the process again,
+        # patched for greenlets (see _greenlet.py).
+        prepare_greenlets(
+            name
+            for name in names
+            if not loaded.config.instances[name].immediate
+            and self.settings_for(loaded.config.instances[name]).worker_type == GREENLET
+        )
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
         app = App(loaded.config, immediate=False)
         app.bind()
         self.app = app
-        names = self.options.instances or tuple(loaded.config.instances)
-        for name in names:
-            if name not in loaded.config.instances:
-                raise UnknownNameError("instance", name, loaded.config.instances)
         for name in names:
             instance = loaded.config.instances[name]
             if instance.immediate:
