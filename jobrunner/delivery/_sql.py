@@ -17,10 +17,11 @@ huey's ``task``.
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from huey.storage import PostgresStorage, SqliteStorage
+from huey.storage import BaseSqlStorage, PostgresStorage, SqliteStorage
 
 from jobrunner.delivery._store import (
     LEASE_RETENTION,
@@ -32,12 +33,85 @@ from jobrunner.delivery._store import (
 )
 
 
-class PostgresStore(Store):
+class _SqlStore(Store):
+    """The statements that differ between the dialects only in names and placeholders.
+
+    What really differs (taking, leases on whose clock, moving rows back) stays in
+    each subclass, which also sets these:
+    """
+
+    placeholder: str  # the driver's: ``%s`` (psycopg) or ``?`` (sqlite3)
+    created: str  # ``created_at`` as seconds since the epoch
+    write_commit: bool  # ``storage.db(commit=...)`` for a write of one statement
+    task: str  # huey's queue table, beside this module's in-flight rows and dead letters
+    inflight: str
+    dead: str
+
+    def __init__(self, storage: BaseSqlStorage) -> None:
+        self.storage = storage
+        self.queue: str = storage.name
+
+    @property
+    def letter_columns(self) -> str:
+        """A dead letter's columns in the order ``_letter`` reads them."""
+        return f"id, task, reason, {self.created}, consumer, data, priority"
+
+    def _notify(self, curs: Any) -> None:
+        """Wake consumers waiting for a message; a no-op where they poll."""
+
+    @abstractmethod
+    def _remove_letter(self, curs: Any, id: int) -> Sequence[Any] | None:
+        """Delete dead letter ``id`` within ``curs``'s transaction; its ``letter_columns``."""
+
+    def in_flight(self) -> dict[str, int]:
+        rows = self.storage.sql(
+            f"select consumer, count(*) from {self.inflight} "
+            f"where queue = {self.placeholder} group by consumer",
+            (self.queue,),
+            results=True,
+        )
+        return {str(c): int(n) for c, n in rows}
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self.storage.sql(
+            f"select {self.letter_columns} from {self.dead} "
+            f"where queue = {self.placeholder} order by id",
+            (self.queue,),
+            results=True,
+        )
+        return [_letter(row) for row in rows]
+
+    def requeue(self, id: int) -> DeadLetter | None:
+        p = self.placeholder
+        with self.storage.db(commit=True) as curs:
+            row = self._remove_letter(curs, id)
+            if row is None:
+                return None
+            letter = _letter(row)
+            curs.execute(
+                f"insert into {self.task} (queue, data, priority) values ({p}, {p}, {p})",
+                (self.queue, letter.data, letter.priority),
+            )
+            self._notify(curs)
+        return letter
+
+    def purge(self) -> int:
+        with self.storage.db(commit=self.write_commit) as curs:
+            curs.execute(f"delete from {self.dead} where queue = {self.placeholder}", (self.queue,))
+            return int(curs.rowcount)
+
+
+class PostgresStore(_SqlStore):
     """In-flight rows, leases and dead letters beside a huey ``PostgresStorage``."""
 
+    placeholder = "%s"
+    created = "extract(epoch from created_at)"
+    # huey's connection is in autocommit mode: one statement is already its own
+    # transaction, and a begin/commit around it would only cost two round trips.
+    write_commit = False
+
     def __init__(self, storage: PostgresStorage) -> None:
-        self.storage = storage
-        self.queue = storage.name
+        super().__init__(storage)
         self.task = storage.table_task
         prefix = storage.table_task.removesuffix("_task")
         self.inflight = f"{prefix}_inflight"
@@ -195,51 +269,29 @@ class PostgresStore(Store):
             )
         return sum(r.count for r in found)
 
-    def in_flight(self) -> dict[str, int]:
-        rows = self.storage.sql(
-            f"select consumer, count(*) from {self.inflight} where queue = %s group by consumer",
-            (self.queue,),
-            results=True,
+    def _remove_letter(self, curs: Any, id: int) -> Sequence[Any] | None:
+        # One statement: of two concurrent requeues of one letter, only one gets the row.
+        curs.execute(
+            f"delete from {self.dead} where queue = %s and id = %s returning {self.letter_columns}",
+            (self.queue, id),
         )
-        return {str(c): int(n) for c, n in rows}
-
-    def dead_letters(self) -> list[DeadLetter]:
-        rows = self.storage.sql(
-            "select id, task, reason, extract(epoch from created_at), consumer, data, priority "
-            f"from {self.dead} where queue = %s order by id",
-            (self.queue,),
-            results=True,
-        )
-        return [_letter(row) for row in rows]
-
-    def requeue(self, id: int) -> DeadLetter | None:
-        with self.storage.db(commit=True) as curs:
-            curs.execute(
-                f"delete from {self.dead} where queue = %s and id = %s returning "
-                "id, task, reason, extract(epoch from created_at), consumer, data, priority",
-                (self.queue, id),
-            )
-            row = curs.fetchone()
-            if row is None:
-                return None
-            letter = _letter(row)
-            curs.execute(
-                f"insert into {self.task} (queue, data, priority) values (%s, %s, %s)",
-                (self.queue, letter.data, letter.priority),
-            )
-            self._notify(curs)
-        return letter
-
-    def purge(self) -> int:
-        with self.storage.db() as curs:
-            curs.execute(f"delete from {self.dead} where queue = %s", (self.queue,))
-            return int(curs.rowcount)
+        row: Sequence[Any] | None = curs.fetchone()
+        return row
 
 
-class SqliteStore(Store):
+class SqliteStore(_SqlStore):
     """In-flight rows, leases and dead letters beside a huey ``SqliteStorage``."""
 
     blocking = False
+    placeholder = "?"
+    created = "created_at"
+    # Every write in a ``begin exclusive`` transaction, as huey's SqliteStorage
+    # makes its own.
+    write_commit = True
+    # One database a huey instance, so the names are fixed, beside huey's ``task``.
+    task = "task"
+    inflight = "inflight"
+    dead = "dead_letter"
 
     ddl = (
         # AUTOINCREMENT: a row id is never reused, so a late acknowledgement can
@@ -259,8 +311,7 @@ class SqliteStore(Store):
     )
 
     def __init__(self, storage: SqliteStorage) -> None:
-        self.storage = storage
-        self.queue = storage.name
+        super().__init__(storage)
 
     def setup(self) -> None:
         with self.storage.db(commit=True) as curs:
@@ -379,45 +430,17 @@ class SqliteStore(Store):
             )
         return moved
 
-    def in_flight(self) -> dict[str, int]:
-        rows = self.storage.sql(
-            "select consumer, count(*) from inflight where queue = ? group by consumer",
-            (self.queue,),
-            results=True,
+    def _remove_letter(self, curs: Any, id: int) -> Sequence[Any] | None:
+        # ``begin exclusive`` keeps every other writer out between the select and the
+        # delete, so no second requeue can get the letter (and no RETURNING: SQLite 3.35+).
+        curs.execute(
+            f"select {self.letter_columns} from dead_letter where queue = ? and id = ?",
+            (self.queue, id),
         )
-        return {str(c): int(n) for c, n in rows}
-
-    def dead_letters(self) -> list[DeadLetter]:
-        rows = self.storage.sql(
-            "select id, task, reason, created_at, consumer, data, priority from dead_letter "
-            "where queue = ? order by id",
-            (self.queue,),
-            results=True,
-        )
-        return [_letter(row) for row in rows]
-
-    def requeue(self, id: int) -> DeadLetter | None:
-        with self.storage.db(commit=True) as curs:
-            curs.execute(
-                "select id, task, reason, created_at, consumer, data, priority from dead_letter "
-                "where queue = ? and id = ?",
-                (self.queue, id),
-            )
-            row = curs.fetchone()
-            if row is None:
-                return None
-            letter = _letter(row)
+        row: Sequence[Any] | None = curs.fetchone()
+        if row is not None:
             curs.execute("delete from dead_letter where id = ?", (id,))
-            curs.execute(
-                "insert into task (queue, data, priority) values (?, ?, ?)",
-                (self.queue, letter.data, letter.priority),
-            )
-        return letter
-
-    def purge(self) -> int:
-        with self.storage.db(commit=True) as curs:
-            curs.execute("delete from dead_letter where queue = ?", (self.queue,))
-            return int(curs.rowcount)
+        return row
 
 
 def _letter(row: Sequence[Any]) -> DeadLetter:
