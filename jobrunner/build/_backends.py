@@ -60,8 +60,8 @@ class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: igno
 
     Results are polled from 1 ms on (:class:`_QuickResultPoll`). In WAL mode,
     commits do not fsync (``synchronous=NORMAL``) unless ``fsync: true``. huey
-    leaves SQLite's FULL, one fsync per commit: two per task (the dequeue and the
-    result or revoke-key cleanup), most of a drain's time. With NORMAL a committed
+    leaves SQLite's FULL, one fsync per commit: one or two per task (the dequeue,
+    and the result when there is one), most of a drain's time. With NORMAL a committed
     task survives a crash of any process; a power cut or an OS crash can roll back
     the last commits but never corrupts the file (SQLite's documentation on WAL).
     """

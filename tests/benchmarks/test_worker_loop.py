@@ -1,0 +1,32 @@
+"""``python -m benchmarks.worker_loop`` drains through both workers and prints its table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.processes import ROOT, env
+
+
+def test_worker_loop_prints_a_row_per_case_with_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker_loop", "--tasks", "40", "--runs", "1"],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| ")][1:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [row[:2] for row in cells] == [
+        ["redis", "at-least-once (default)"],
+        ["sqlite", "fsync: true, at-least-once (default)"],
+        ["sqlite", "fsync: true, at_most_once"],
+    ]
+    for row in cells:
+        assert all(cell.endswith(" us") for cell in (row[2], row[3], row[5], row[6]))
+        assert float(row[4].rstrip("x")) > 0
+        assert float(row[7].rstrip("x")) > 0
