@@ -66,6 +66,11 @@ class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: igno
     the last commits but never corrupts the file (SQLite's documentation on WAL).
     """
 
+    def __init__(self, *args: Any, fsync: bool | None = None, **kwargs: Any) -> None:
+        # `fsync: false` is NORMAL here, not huey's OFF (which can corrupt the file on a
+        # power cut): only true reaches huey.
+        super().__init__(*args, fsync=True if fsync else None, **kwargs)
+
     def _create_connection(self) -> Any:
         conn = super()._create_connection()
         if self._fsync is None and (self._journal_mode or "").lower() == "wal":
@@ -108,10 +113,6 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         storage.setdefault("notify_result", True)
     if instance.backend in _STORAGE_CLASSES:
         kwargs["storage_class"] = _STORAGE_CLASSES[instance.backend]
-    if instance.backend == "sqlite" and not storage.get("fsync"):
-        # `fsync: false` is NORMAL here, not huey's OFF (which can corrupt the file
-        # on a power cut); see SqliteStorage.
-        storage.pop("fsync", None)
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
         built = huey.Huey(storage_class=storage_class, **kwargs, **storage)
