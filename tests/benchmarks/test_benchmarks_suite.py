@@ -18,9 +18,12 @@ CONFIG_HEADER = (
 )
 
 
-def run_suite(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run_suite(
+    *args: str, timeout: float = 240, module: str = "benchmarks"
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m MODULE ARGS`` (the suite, or one script of benchmarks/) to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "benchmarks", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env(),
         capture_output=True,

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.support.processes import ROOT, env
+from tests.benchmarks.test_benchmarks_suite import run_suite
 
 
 def test_worker_loop_prints_a_row_per_case_with_ratios() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker_loop", "--tasks", "40", "--runs", "1"],
-        cwd=ROOT,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_suite("--tasks", "40", "--runs", "1", module="benchmarks.worker_loop", timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("| ")][1:]
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
