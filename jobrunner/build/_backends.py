@@ -12,6 +12,7 @@ import huey
 import huey.storage
 from huey.serializer import SignedSerializer
 
+from jobrunner import _revoke_flags
 from jobrunner._forksafe import track_sql_storage
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
@@ -55,7 +56,33 @@ class _QuickResultPoll:
             delay *= backoff
 
 
-class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: ignore[misc]
+class _DeferredRevokeClear:
+    """Hands huey's clear of a finished task's revoke flag to the delivery worker.
+
+    The worker sends it with its next take, one round trip or transaction fewer
+    per task (``jobrunner/_revoke_flags.py`` says when a clear is deferred).
+    """
+
+    def delete_data(self, key: str) -> Any:
+        if _revoke_flags.defer(key):
+            return False  # huey ignores the answer where a clear is deferred
+        return super().delete_data(key)  # type: ignore[misc]
+
+    def enqueue(self, data: bytes, priority: float | None = None) -> Any:
+        # A retry (same task id) must not find the flag its run left set.
+        _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
+        return super().enqueue(data, priority)  # type: ignore[misc]
+
+
+class RedisStorage(_DeferredRevokeClear, huey.storage.RedisStorage):  # type: ignore[misc]
+    """huey's Redis storage; the revoke flag is cleared with the next take."""
+
+
+class PriorityRedisStorage(_DeferredRevokeClear, huey.storage.PriorityRedisStorage):  # type: ignore[misc]
+    """huey's priority Redis storage; the revoke flag is cleared with the next take."""
+
+
+class SqliteStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.SqliteStorage):  # type: ignore[misc]
     """huey's SQLite storage with two defaults of jobrunner's (docs/performance.md).
 
     Results are polled from 1 ms on (:class:`_QuickResultPoll`). In WAL mode,
@@ -64,6 +91,8 @@ class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: igno
     and the result when there is one), most of a drain's time. With NORMAL a committed
     task survives a crash of any process; a power cut or an OS crash can roll back
     the last commits but never corrupts the file (SQLite's documentation on WAL).
+    A delivery worker clears a finished task's revoke flag in the transaction of
+    its next take (:class:`_DeferredRevokeClear`).
     """
 
     def __init__(self, *args: Any, fsync: bool | None = None, **kwargs: Any) -> None:
@@ -78,12 +107,17 @@ class SqliteStorage(_QuickResultPoll, huey.storage.SqliteStorage):  # type: igno
         return conn
 
 
-class PostgresStorage(_QuickResultPoll, huey.storage.PostgresStorage):  # type: ignore[misc]
-    """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`)."""
+class PostgresStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.PostgresStorage):  # type: ignore[misc]
+    """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).
+
+    The revoke flag is cleared with the next take (:class:`_DeferredRevokeClear`).
+    """
 
 
 # Storage classes that replace huey's own for a backend (subclasses: isinstance holds).
 _STORAGE_CLASSES: dict[str, type[huey.storage.BaseStorage]] = {
+    "redis": RedisStorage,
+    "priority-redis": PriorityRedisStorage,
     "sqlite": SqliteStorage,
     "postgres": PostgresStorage,
 }

@@ -5,7 +5,8 @@ here is ``LMOVE queue processing RIGHT LEFT`` (``BLMOVE`` to wait when the queue
 is empty): one atomic server-side step from the queue into
 ``huey.inflight.<queue>.<consumer>``, so there is no moment when the message is
 in neither. Acknowledging a finished task is ``LREM`` of its item, written in
-the same packet as the next ``LMOVE``: no round trip of its own.
+the same packet as the next ``LMOVE``: no round trip of its own; so is the
+``HDEL`` that clears the finished task's revoke flag (``jobrunner/_revoke_flags.py``).
 
 Consumer leases are a sorted set ``huey.leases.<queue>`` scored by expiry time,
 read from the Redis server's clock (``TIME`` inside Lua), so clocks of the
@@ -136,9 +137,12 @@ redis.call('HSET', KEYS[2], id, ARGV[2] .. '\0' .. ARGV[3])
 return id
 """
 
-# KEYS: priority queue (sorted set), in-flight list. ARGV: items of finished tasks.
+# KEYS: priority queue (sorted set), in-flight list, huey's result hash.
+# ARGV: how many items of finished tasks follow, those items, then keys to clear.
 _TAKE_ZSET = r"""
-for i = 1, #ARGV do redis.call('LREM', KEYS[2], 1, ARGV[i]) end
+local acks = tonumber(ARGV[1])
+for i = 2, acks + 1 do redis.call('LREM', KEYS[2], 1, ARGV[i]) end
+for i = acks + 2, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
 local r = redis.call('ZPOPMIN', KEYS[1])
 if #r == 0 then return false end
 local item = r[2] .. '\n' .. r[1]
@@ -186,9 +190,11 @@ class RedisStore(Store):
     def renew(self, consumer: str, lease: float) -> int:
         return int(self._renew(keys=[self.leases], args=[consumer, lease]))
 
-    def take(self, consumer: str, acks: Sequence[Token]) -> Taken | None:
+    def take(
+        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+    ) -> Taken | None:
         key = self._inflight(consumer)
-        item = self._take_now(key, acks)
+        item = self._take_now(key, acks, clears)
         if item is None and self.blocking:
             try:
                 if self._has_blmove:
@@ -201,11 +207,13 @@ class RedisStore(Store):
             return None
         return self._taken(item)
 
-    def _take_now(self, key: str, acks: Sequence[Token]) -> Any:
-        # LREM of each finished task's item and the move, written as one packet on
-        # one connection: a single round trip, and less client and server work than
-        # a redis-py pipeline or a script (the benchmark's hot path).
+    def _take_now(self, key: str, acks: Sequence[Token], clears: Sequence[str]) -> Any:
+        # The clears, the LREM of each finished task's item and the move, written as
+        # one packet on one connection: a single round trip, and less client and
+        # server work than a redis-py pipeline or a script (the benchmark's hot path).
         commands: list[tuple[Any, ...]] = [("LREM", key, 1, token) for token in acks]
+        if clears:
+            commands.insert(0, ("HDEL", self.storage.result_key, *clears))
         if self._has_blmove:
             commands.append(("LMOVE", self.queue, key, "RIGHT", "LEFT"))
         else:
@@ -225,11 +233,13 @@ class RedisStore(Store):
     def _taken(self, item: bytes) -> Taken:
         return Taken(token=item, data=item)
 
-    def ack(self, consumer: str, tokens: Sequence[Token]) -> None:
-        if not tokens:
+    def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:
+        if not tokens and not clears:
             return
         key = self._inflight(consumer)
         pipe = self.conn.pipeline(transaction=False)
+        if clears:
+            pipe.hdel(self.storage.result_key, *clears)
         for token in tokens:
             pipe.lrem(key, 1, token)
         pipe.execute()
@@ -310,8 +320,10 @@ class PriorityRedisStore(RedisStore):
         self.blocking = False  # no blocking pop-and-move out of a sorted set: poll
         self._take_script = self.conn.register_script(_TAKE_ZSET)
 
-    def _take_now(self, key: str, acks: Sequence[Token]) -> Any:
-        return self._take_script(keys=[self.queue, key], args=list(acks))
+    def _take_now(self, key: str, acks: Sequence[Token], clears: Sequence[str]) -> Any:
+        return self._take_script(
+            keys=[self.queue, key, self.storage.result_key], args=[len(acks), *acks, *clears]
+        )
 
     def _taken(self, item: bytes) -> Taken:
         score, _, member = item.partition(b"\n")

@@ -7,7 +7,9 @@ Here the same delete feeds an insert into ``inflight`` in one statement
 of the two tables. Leases live in ``lease`` with the database's clock on
 PostgreSQL (``now()``) and the local clock on SQLite (one machine by nature).
 Dead letters are rows of ``dead_letter``. Every statement goes through huey's
-own connection and lock (``storage.db()``).
+own connection and lock (``storage.db()``). Acknowledgements and the revoke
+flags of finished tasks (``jobrunner/_revoke_flags.py``) are settled in the
+statement or transaction of the next take.
 
 Table names: ``<table_prefix>_inflight``, ``_lease``, ``_dead_letter`` on PostgreSQL
 (``huey_inflight`` ...); ``inflight``, ``lease``, ``dead_letter`` on SQLite, beside
@@ -135,10 +137,13 @@ class PostgresStore(_SqlStore):
             "priority double precision not null default 0.0, "
             "created_at timestamptz not null default now())",
         ]
+        self.kv = storage.table_kv
         # The dequeue of huey's PostgresStorage._dequeue, feeding the in-flight table;
-        # the finished tasks' records go in the same statement (one round trip).
+        # the finished tasks' records and revoke flags go in the same statement (one
+        # round trip).
         self._take_sql = (
-            f"with a as (delete from {self.inflight} where id = any(%s) and consumer = %s), "
+            f"with c as (delete from {self.kv} where queue = %s and key = any(%s)), "
+            f"a as (delete from {self.inflight} where id = any(%s) and consumer = %s), "
             f"t as (delete from {self.task} where id = ("
             f"select id from {self.task} where queue = %s "
             "order by priority desc, id limit 1 for update skip locked) "
@@ -167,17 +172,24 @@ class PostgresStore(_SqlStore):
             row = curs.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _take_now(self, consumer: str, acks: Sequence[Token] = ()) -> Taken | None:
+    def _take_now(
+        self, consumer: str, acks: Sequence[Token] = (), clears: Sequence[str] = ()
+    ) -> Taken | None:
         with self.storage.db() as curs:
             tokens = [int(t) for t in acks]
-            curs.execute(self._take_sql, (tokens, consumer, self.queue, self.queue, consumer))
+            curs.execute(
+                self._take_sql,
+                (self.queue, list(clears), tokens, consumer, self.queue, self.queue, consumer),
+            )
             row = curs.fetchone()
         if row is None:
             return None
         return Taken(token=int(row[0]), data=bytes(row[1]), priority=float(row[2]))
 
-    def take(self, consumer: str, acks: Sequence[Token]) -> Taken | None:
-        taken = self._take_now(consumer, acks)
+    def take(
+        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+    ) -> Taken | None:
+        taken = self._take_now(consumer, acks, clears)
         if taken is not None or not self.blocking:
             return taken
         # Wait for huey's enqueue notification, as PostgresStorage.dequeue does.
@@ -193,11 +205,12 @@ class PostgresStore(_SqlStore):
             if taken is not None:
                 return taken
 
-    def ack(self, consumer: str, tokens: Sequence[Token]) -> None:
-        if tokens:
+    def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:
+        if tokens or clears:
             self.storage.sql(
+                f"with c as (delete from {self.kv} where queue = %s and key = any(%s)) "
                 f"delete from {self.inflight} where id = any(%s) and consumer = %s",
-                ([int(t) for t in tokens], consumer),
+                (self.queue, list(clears), [int(t) for t in tokens], consumer),
             )
 
     def _notify(self, curs: Any) -> None:
@@ -335,14 +348,20 @@ class SqliteStore(_SqlStore):
             return 0
         return 1 if old[0] >= now else 2
 
-    def take(self, consumer: str, acks: Sequence[Token]) -> Taken | None:
+    def take(
+        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+    ) -> Taken | None:
         # Quick check without the exclusive lock, as huey's SqliteStorage.dequeue.
-        if not acks and not self.storage.sql(
-            "select 1 from task where queue = ? limit 1", (self.queue,), results=True
+        if (
+            not acks
+            and not clears
+            and not self.storage.sql(
+                "select 1 from task where queue = ? limit 1", (self.queue,), results=True
+            )
         ):
             return None
         with self.storage.db(commit=True) as curs:
-            self._delete(curs, consumer, acks)
+            self._delete(curs, consumer, acks, clears)
             curs.execute(
                 "select id, data, priority from task where queue = ? "
                 "order by priority desc, id limit 1",
@@ -360,16 +379,20 @@ class SqliteStore(_SqlStore):
             token = int(curs.lastrowid or 0)
         return Taken(token=token, data=bytes(row[1]), priority=float(row[2]))
 
-    def _delete(self, curs: Any, consumer: str, tokens: Sequence[Token]) -> None:
+    def _delete(
+        self, curs: Any, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()
+    ) -> None:
+        for key in clears:
+            curs.execute("delete from kv where queue = ? and key = ?", (self.queue, key))
         for token in tokens:
             curs.execute(
                 "delete from inflight where id = ? and consumer = ?", (int(token), consumer)
             )
 
-    def ack(self, consumer: str, tokens: Sequence[Token]) -> None:
-        if tokens:
+    def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:
+        if tokens or clears:
             with self.storage.db(commit=True) as curs:
-                self._delete(curs, consumer, tokens)
+                self._delete(curs, consumer, tokens, clears)
 
     def release(self, consumer: str, token: Token) -> bool:
         with self.storage.db(commit=True) as curs:

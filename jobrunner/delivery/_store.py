@@ -95,16 +95,20 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def take(self, consumer: str, acks: Sequence[Token]) -> Taken | None:
-        """Settle ``acks`` (finished tasks), then take the next message as in flight.
+    def take(
+        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+    ) -> Taken | None:
+        """Settle ``acks`` (finished tasks) and ``clears``, then take the next message as in flight.
 
-        Taking and recording are one atomic step, so a crash at any moment
-        leaves the message either on the queue or in flight, never nowhere.
+        ``clears`` are huey keys to delete: the revoke flags of finished tasks,
+        deferred by the worker (``jobrunner/_revoke_flags.py``). Taking and
+        recording are one atomic step, so a crash at any moment leaves the
+        message either on the queue or in flight, never nowhere.
         """
 
     @abstractmethod
-    def ack(self, consumer: str, tokens: Sequence[Token]) -> None:
-        """Forget the in-flight records ``tokens``: their tasks are done."""
+    def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:
+        """Forget the in-flight records ``tokens``: their tasks are done; delete ``clears``."""
 
     @abstractmethod
     def release(self, consumer: str, token: Token) -> bool:

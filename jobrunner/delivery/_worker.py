@@ -6,7 +6,8 @@ crash, a bad signature or an unknown task loses it). Here the raw message is
 taken through the store (recorded in flight in the same atomic step), read in a
 guard (a message that cannot run goes to the dead letters), run with
 ``huey.execute`` exactly as huey does, and only then acknowledged. The
-acknowledgement rides along with the next take (one round trip on Redis).
+acknowledgement rides along with the next take (one round trip on Redis), and so
+does huey's clear of the task's revoke flag (``jobrunner/_revoke_flags.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import huey
 from huey.consumer import Worker, WorkerRecycle
 
+from jobrunner import _revoke_flags
 from jobrunner.delivery._deadletters import open_message, short_task_name
 from jobrunner.delivery._delivery import Delivery
 from jobrunner.delivery._recovery import Backoff
@@ -44,6 +46,7 @@ class DeliveryWorker(Worker):  # type: ignore[misc]
     ) -> None:
         self.delivery = delivery
         self._acks: list[Token] = []
+        self._clears: list[str] = []
         self._releases: list[Token] = []
         self._outage = Backoff()
         self._forked = False
@@ -63,12 +66,13 @@ class DeliveryWorker(Worker):  # type: ignore[misc]
         try:
             delivery.ensure_registered()
             self._settle()
-            taken = delivery.store.take(delivery.consumer_id, self._acks)
+            taken = delivery.store.take(delivery.consumer_id, self._acks, self._clears)
         except Exception as exc:
             delivery.storage_error(exc)
             self.stop_flag.wait(self._outage.next())
             return
         self._acks = []
+        self._clears = []
         self._outage.reset()
         delivery.storage_ok()
         if taken is None:
@@ -93,7 +97,8 @@ class DeliveryWorker(Worker):  # type: ignore[misc]
         delivery.begin(task)
         error: Exception | None = None
         try:
-            self.huey.execute(task, now)
+            with _revoke_flags.deferring(self.huey, task, self._clears):
+                self.huey.execute(task, now)
         except Exception as exc:
             error = exc
             if _is_storage_error(exc):
@@ -148,8 +153,9 @@ class DeliveryWorker(Worker):  # type: ignore[misc]
     def _flush(self) -> None:
         try:
             self._settle()
-            self.delivery.store.ack(self.delivery.consumer_id, self._acks)
+            self.delivery.store.ack(self.delivery.consumer_id, self._acks, self._clears)
             self._acks = []
+            self._clears = []
         except Exception as exc:
             # Still recorded in flight: put back when this consumer's lease ends.
             self.delivery.storage_error(exc)

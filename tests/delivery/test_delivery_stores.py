@@ -211,3 +211,26 @@ def test_setup_is_idempotent(backend: Backend) -> None:
     backend.store.setup()
     backend.store.setup()
     assert backend.store.dead_letters() == []
+
+
+def test_take_and_ack_delete_the_keys_they_are_given_to_clear(backend: Backend) -> None:
+    storage = backend.huey.storage
+    store = backend.store
+    store.renew("c1", 30)
+    for key in ("r:a", "r:b", "r:c", "keep"):
+        storage.put_data(key, b"1")
+    backend.send("x")
+    taken = store.take("c1", [], ["r:a", "r:b"])
+    assert taken is not None
+    store.ack("c1", [taken.token], ["r:c"])
+    assert [storage.has_data_for_key(k) for k in ("r:a", "r:b", "r:c", "keep")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert store.in_flight() == {}
+    # An empty queue still settles them.
+    storage.put_data("r:d", b"1")
+    assert store.take("c1", [], ["r:d"]) is None
+    assert not storage.has_data_for_key("r:d")
