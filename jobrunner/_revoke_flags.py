@@ -52,6 +52,12 @@ def defer(key: str) -> bool:
     return True
 
 
+def pending() -> bool:
+    """Whether this thread's running task has clears waiting (cheap: every enqueue asks)."""
+    current = getattr(_local, "current", None)
+    return current is not None and bool(current[2])
+
+
 def flush(delete: Callable[[str], Any]) -> None:
     """Send the deferred clears of this thread's running task now, through ``delete``."""
     current = getattr(_local, "current", None)

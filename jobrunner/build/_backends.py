@@ -70,7 +70,8 @@ class _DeferredRevokeClear:
 
     def enqueue(self, data: bytes, priority: float | None = None) -> Any:
         # A retry (same task id) must not find the flag its run left set.
-        _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
+        if _revoke_flags.pending():
+            _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
         return super().enqueue(data, priority)  # type: ignore[misc]
 
 
