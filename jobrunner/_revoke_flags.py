@@ -26,7 +26,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_local = threading.local()
+
+class _Running(threading.local):
+    # A class default: a thread that never ran a task finds None without the
+    # AttributeError a missing thread-local attribute costs (every enqueue asks).
+    current: tuple[Any, Any, list[str]] | None = None
+
+
+_local = _Running()
 
 
 @contextmanager
@@ -41,7 +48,7 @@ def deferring(huey: Any, task: Any, pending: list[str]) -> Iterator[None]:
 
 def defer(key: str) -> bool:
     """From a storage's ``delete_data``: True when the delete of ``key`` was deferred."""
-    current = getattr(_local, "current", None)
+    current = _local.current
     if current is None:
         return False
     huey, task, pending = current
@@ -54,16 +61,16 @@ def defer(key: str) -> bool:
 
 def pending() -> bool:
     """Whether this thread's running task has clears waiting (cheap: every enqueue asks)."""
-    current = getattr(_local, "current", None)
+    current = _local.current
     return current is not None and bool(current[2])
 
 
 def flush(delete: Callable[[str], Any]) -> None:
     """Send the deferred clears of this thread's running task now, through ``delete``."""
-    current = getattr(_local, "current", None)
+    current = _local.current
     if current is None:
         return
-    pending: list[str] = current[2]
-    while pending:
-        delete(pending[0])
-        pending.pop(0)
+    keys = current[2]
+    while keys:
+        delete(keys[0])
+        keys.pop(0)

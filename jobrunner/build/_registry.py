@@ -88,8 +88,10 @@ def register_task(app_huey: huey.Huey, task: TaskConfig, *, replace: bool = Fals
     """
     function = LazyFunction(task.function, task.name, TASK_PREFIX)
     with _replacing(app_huey._registry) if replace else nullcontext():
+        # schedule_config=None: huey's signal hooks ask every task for it
+        # (scheduling/_overlap.py), and a missing class attribute costs an AttributeError.
         wrapper: TaskWrapper = app_huey.task(
-            name=task.name, task_config=task, **_huey_options(task.options)
+            name=task.name, task_config=task, schedule_config=None, **_huey_options(task.options)
         )(function)
     return wrapper
 
