@@ -41,8 +41,8 @@ def _variant_rows(
     huey: Measure,
 ) -> None:
     # No target: the targets are about what a user runs, jobrunner's defaults. These
-    # rows show what those defaults change; the layer's own cost per task is measured
-    # without a drain's noise by benchmarks/worker_loop.py (docs/performance.md).
+    # rows show what those defaults change; the layer's own cost per task is counted
+    # without a drain's noise by benchmarks/instructions.py (docs/performance.md).
     for variant in SQLITE_VARIANTS if backend == "sqlite" else ():
         measure = Measure.of(values[variant.label], unit)
         comparison(section, f"{backend} ({variant.label})", case, measure, huey)

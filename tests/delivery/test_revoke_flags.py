@@ -46,7 +46,8 @@ def _second_worker(rig: Rig) -> DeliveryWorker:
     return DeliveryWorker(rig.huey, rig.worker.stop_flag, 0.001, 0.001, 1.0, delivery=rig.delivery)
 
 
-def test_a_revoke_during_the_run_is_cleared_with_the_next_take(rig: Rig) -> None:
+def _run_a_task_that_revokes_itself(rig: Rig) -> list[str]:
+    """Queue a task that revokes itself while it runs, run it; the ids it ran with."""
     seen: list[str] = []
 
     @rig.huey.task(name="revokes_itself", context=True)
@@ -56,6 +57,11 @@ def test_a_revoke_during_the_run_is_cleared_with_the_next_take(rig: Rig) -> None
 
     revokes_itself()
     rig.worker.loop()
+    return seen
+
+
+def test_a_revoke_during_the_run_is_cleared_with_the_next_take(rig: Rig) -> None:
+    seen = _run_a_task_that_revokes_itself(rig)
     (task_id,) = seen
     # Not yet: the clear waits for the worker's next round trip...
     assert rig.huey.is_revoked(task_id)
@@ -64,15 +70,7 @@ def test_a_revoke_during_the_run_is_cleared_with_the_next_take(rig: Rig) -> None
 
 
 def test_a_stopping_worker_sends_the_clears_it_still_holds(rig: Rig) -> None:
-    seen: list[str] = []
-
-    @rig.huey.task(name="revokes_itself", context=True)
-    def revokes_itself(task: Any = None) -> None:
-        seen.append(task.id)
-        rig.huey.revoke_by_id(task.id)
-
-    revokes_itself()
-    rig.worker.loop()
+    seen = _run_a_task_that_revokes_itself(rig)
     rig.worker.shutdown()
     assert not rig.huey.is_revoked(seen[0])
 
