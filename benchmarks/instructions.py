@@ -131,17 +131,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from benchmarks._env import RedisServer
 
-    folder = Path(tempfile.mkdtemp(prefix="jobrunner-instructions-"))
-    redis_server = RedisServer(folder)
-    redis_server.start()
     rows = []
-    try:
-        for case, (label, _, _, _) in enumerate(CASES):
-            ours = _per_task("jobrunner", case, args.tasks, folder, redis_server.url)
-            theirs = _per_task("huey", case, args.tasks, folder, redis_server.url)
-            rows.append(f"| {label} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.3f}x |")
-    finally:
-        redis_server.stop()
+    with tempfile.TemporaryDirectory(prefix="jobrunner-instructions-") as tmp:
+        folder = Path(tmp)
+        redis_server = RedisServer(folder)
+        redis_server.start()
+        try:
+            for case, (label, _, _, _) in enumerate(CASES):
+                ours = _per_task("jobrunner", case, args.tasks, folder, redis_server.url)
+                theirs = _per_task("huey", case, args.tasks, folder, redis_server.url)
+                rows.append(f"| {label} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.3f}x |")
+        finally:
+            redis_server.stop()
     print(
         f"Instructions per task (callgrind), {args.tasks:,} tasks per count, fixed cost "
         "subtracted. Ratio: jobrunner's over huey's (below 1: jobrunner executes fewer).\n"

@@ -98,16 +98,8 @@ CASES = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_loop")
-    parser.add_argument("--quick", action="store_true", help="1,000 tasks, 3 runs")
-    parser.add_argument("--tasks", type=int, default=None, help="tasks per drain (4,000)")
-    parser.add_argument("--runs", type=int, default=None, help="drains per side (7)")
-    args = parser.parse_args(argv)
-    tasks = args.tasks or (1_000 if args.quick else 4_000)
-    runs = args.runs or (3 if args.quick else 7)
-    logging.disable(logging.CRITICAL)  # both workers log each task; not the loop's cost
-    folder = Path(tempfile.mkdtemp(prefix="jobrunner-loop-"))
+def _rows(folder: Path, tasks: int, runs: int) -> list[str]:
+    """One table row per case: both sides drained `runs` times, alternating first."""
     redis_server = RedisServer(folder)
     redis_server.start()
     rows = []
@@ -138,6 +130,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     finally:
         redis_server.stop()
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_loop")
+    parser.add_argument("--quick", action="store_true", help="1,000 tasks, 3 runs")
+    parser.add_argument("--tasks", type=int, default=None, help="tasks per drain (4,000)")
+    parser.add_argument("--runs", type=int, default=None, help="drains per side (7)")
+    args = parser.parse_args(argv)
+    tasks = args.tasks or (1_000 if args.quick else 4_000)
+    runs = args.runs or (3 if args.quick else 7)
+    logging.disable(logging.CRITICAL)  # both workers log each task; not the loop's cost
+    with tempfile.TemporaryDirectory(prefix="jobrunner-loop-") as tmp:
+        rows = _rows(Path(tmp), tasks, runs)
     print(
         f"{tasks:,} no-op tasks per drain, one worker's loop in one process, median of "
         f"{runs} drains per side. Throughput ratio: huey's time per task over jobrunner's "
