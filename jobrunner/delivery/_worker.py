@@ -19,9 +19,10 @@ import time
 from typing import Any
 
 import huey
-from huey.consumer import Worker, WorkerRecycle
+from huey.consumer import WorkerRecycle
 
 from jobrunner import _revoke_flags
+from jobrunner._polling import PollingWorker
 from jobrunner.delivery._deadletters import open_message, short_task_name
 from jobrunner.delivery._delivery import Delivery
 from jobrunner.delivery._recovery import Backoff
@@ -30,7 +31,7 @@ from jobrunner.delivery._store import Taken, Token
 log = logging.getLogger("jobrunner.delivery")
 
 
-class DeliveryWorker(Worker):  # type: ignore[misc]
+class DeliveryWorker(PollingWorker):
     """A huey worker that never loses the message it took."""
 
     def __init__(

@@ -9,6 +9,7 @@ from typing import Any
 import huey
 from huey.consumer import Consumer, ProcessEnvironment
 
+from jobrunner._polling import PollingWorker
 from jobrunner.config.model import ConsumerConfig, InstanceConfig
 from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for
 from jobrunner.scheduling._scheduler import JobRunnerScheduler
@@ -94,6 +95,7 @@ class JobRunnerConsumer(_Consumer):
     """
 
     scheduler_class = JobRunnerScheduler
+    worker_class = PollingWorker  # at-most-once; at-least-once builds a DeliveryWorker below
 
     def __init__(
         self,

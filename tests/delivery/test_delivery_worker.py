@@ -18,9 +18,9 @@ from typing import Any
 
 import huey
 import pytest
-from huey.consumer import Worker
 from huey.serializer import SignedSerializer
 
+from jobrunner._polling import PollingWorker
 from jobrunner.config.model import ConsumerConfig, InstanceConfig, Location, SerializerConfig
 from jobrunner.delivery import Delivery, DeliveryWorker, secrets_of, store_for
 from jobrunner.delivery._deadletters import BAD_SIGNATURE, open_message
@@ -275,8 +275,12 @@ def test_delivery_picks_the_worker(tmp_path: Path) -> None:
     settings = ConsumerConfig(workers=2, periodic=False)
     cases = [
         (_sqlite(tmp_path, name="a"), _instance("a"), DeliveryWorker),
-        (_sqlite(tmp_path, name="b"), _instance("b", delivery="at_most_once"), Worker),
-        (huey.FileHuey("c", path=str(tmp_path / "files")), _instance("c", backend="file"), Worker),
+        (_sqlite(tmp_path, name="b"), _instance("b", delivery="at_most_once"), PollingWorker),
+        (
+            huey.FileHuey("c", path=str(tmp_path / "files")),
+            _instance("c", backend="file"),
+            PollingWorker,
+        ),
     ]
     for app_huey, instance, expected in cases:
         consumer = make_consumer(app_huey, settings, instance=instance)
