@@ -8,9 +8,11 @@ quiet spell waits 25 ms on average before it is taken, up to 50 ms, instead of
 about 10 (measured with strace on a SQLite consumer with 4 thread workers: the
 four polls within 2 ms of each other, 50 ms apart).
 
-Here each sleep is drawn from +-25% around huey's. The mean interval, and with it
-the idle cost, is huey's; the workers' moments drift apart within a few sleeps.
-Storages that block on the queue (Redis, PostgreSQL) never get here.
+Here each sleep is drawn from +-25% around huey's. The mean interval is huey's,
+and the workers' moments drift apart within a few sleeps. The idle CPU is not
+huey's: four wake-ups apart cost more than four together (an idle SQLite
+consumer with 4 workers: about 1.7% of a core against 1.1%; docs/performance.md
+has the trade). Storages that block on the queue (Redis, PostgreSQL) never get here.
 """
 
 from __future__ import annotations

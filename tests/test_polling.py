@@ -75,5 +75,5 @@ def test_sleeps_keep_hueys_backoff_within_the_jitter() -> None:
     for asked, base in zip(flag.waits, expected, strict=True):
         assert base * (1 - JITTER) <= asked <= base * (1 + JITTER)
     assert len(set(flag.waits)) == len(flag.waits)  # jittered, not huey's fixed sequence
-    # The mean interval, and so the idle cost, stays huey's.
+    # The mean interval stays huey's: as many looks per second as in step.
     assert statistics.mean(flag.waits[10:]) == pytest.approx(MAXIMUM, rel=0.02)
