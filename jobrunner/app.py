@@ -12,7 +12,7 @@ import huey
 from huey import Huey
 from huey.api import TaskWrapper
 
-from jobrunner.build import make_huey, register_schedule, register_task
+from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.config import Config, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue, UnknownNameError
 

@@ -35,8 +35,8 @@ def test_package_passes_mypy_strict() -> None:
 
 
 def test_every_test_file_is_collected() -> None:
-    # pytest skips folders named "build" by default, and tests/build went unrun
-    # that way; a folder added later must not fall through the same hole.
+    # pytest skips folders named "build" by default (tests/build once went unrun that
+    # way); a folder added later must not fall through the same hole.
     result = _run("pytest", "--collect-only", "-q", "--slow", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout + result.stderr
     collected = {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jobrunner.build import safe_target
+from jobrunner.factory import safe_target
 from jobrunner.cli._load import load_quietly
 from jobrunner.cli._pause import open_state
 from jobrunner.config import Config, ScheduleConfig

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from jobrunner.build import make_huey, safe_target
+from jobrunner.factory import make_huey, safe_target
 from jobrunner.cli._load import load_quietly
 from jobrunner.config import Config
 from jobrunner.config.model import InstanceConfig

@@ -75,6 +75,6 @@ def short_task_name(name: str | None) -> str:
     """``jobrunner.tasks.send_report`` -> ``send_report`` (the YAML key); ``-`` when unknown."""
     if not name:
         return "-"
-    from jobrunner.build import TASK_PREFIX
+    from jobrunner.factory import TASK_PREFIX
 
     return name.removeprefix(TASK_PREFIX + ".")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
-from jobrunner.build import safe_target
+from jobrunner.factory import safe_target
 from jobrunner.config import Config, InstanceConfig, ScheduleConfig, TaskConfig
 from jobrunner.scheduling import Cron
 

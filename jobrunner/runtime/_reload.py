@@ -40,7 +40,7 @@ import huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
-from jobrunner.build import (
+from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
     register_schedule,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import huey
 from huey.api import TaskWrapper
 
-from jobrunner.build import make_huey, register_schedule, register_task
+from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.config import Config, InstanceConfig
 from jobrunner.config._imports import explain_import_error
 from jobrunner.errors import ConfigError, Issue

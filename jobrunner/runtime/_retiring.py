@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import huey
 from huey.consumer import Consumer
 
-from jobrunner.build import safe_target
+from jobrunner.factory import safe_target
 from jobrunner.config import InstanceConfig
 
 

@@ -20,7 +20,7 @@ import huey
 from huey.consumer import Consumer
 
 from jobrunner.app import App
-from jobrunner.build import safe_target
+from jobrunner.factory import safe_target
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.runtime._consumer import make_consumer, with_overrides

@@ -15,7 +15,7 @@ from typing import Any
 import huey
 import pytest
 
-from jobrunner.build._backends import _STORAGE_CLASSES
+from jobrunner.factory._backends import _STORAGE_CLASSES
 from jobrunner.delivery import DeliveryWorker
 from tests.delivery.test_delivery_worker import Rig
 

@@ -13,7 +13,7 @@ import huey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobrunner.build import register_schedule
+from jobrunner.factory import register_schedule
 from jobrunner.config.model import Location, ScheduleConfig, TaskOptions
 from jobrunner.scheduling import Cron
 from jobrunner.scheduling._plan import planned_runs

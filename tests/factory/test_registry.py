@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import jobrunner
-from jobrunner.build import LazyFunction
+from jobrunner.factory import LazyFunction
 
 CONFIG = """
 version: 1

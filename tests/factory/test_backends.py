@@ -14,7 +14,7 @@ from huey.serializer import SignedSerializer
 from huey.storage import SqliteStorage
 
 import jobrunner
-from jobrunner.build import safe_target
+from jobrunner.factory import safe_target
 from jobrunner.config.model import InstanceConfig, Location
 
 CLASSES = {

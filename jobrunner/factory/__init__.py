@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jobrunner.build._backends import make_huey, safe_target
-from jobrunner.build._registry import (
+from jobrunner.factory._backends import make_huey, safe_target
+from jobrunner.factory._registry import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
     LazyFunction,
