@@ -12,9 +12,9 @@ import huey
 from huey import Huey
 from huey.api import TaskWrapper
 
-from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.config import Config, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue, UnknownNameError
+from jobrunner.factory import make_huey, register_schedule, register_task
 
 
 class _UnknownAttribute(UnknownNameError, AttributeError):  # type: ignore[misc]

@@ -14,10 +14,10 @@ import json
 import sys
 from typing import Any
 
-from jobrunner.factory import SCHEDULE_PREFIX, TASK_PREFIX, make_huey, safe_target
 from jobrunner.config import Config, InstanceConfig, load_config
 from jobrunner.delivery import DeadLetter, Store, secrets_of, short_task_name, store_for
 from jobrunner.errors import JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.factory import SCHEDULE_PREFIX, TASK_PREFIX, make_huey, safe_target
 
 
 def add_parser(subparsers: Any) -> None:

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jobrunner.factory import safe_target
 from jobrunner.cli._load import load_quietly
 from jobrunner.cli._pause import open_state
 from jobrunner.config import Config, ScheduleConfig
 from jobrunner.errors import JobRunnerError
+from jobrunner.factory import safe_target
 from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import next_run, now_utc
 from jobrunner.scheduling._state import Pause

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from jobrunner.factory import make_huey, safe_target
 from jobrunner.cli._load import load_quietly
 from jobrunner.config import Config
 from jobrunner.config.model import InstanceConfig
 from jobrunner.errors import JobRunnerError, UnknownNameError
+from jobrunner.factory import make_huey, safe_target
 from jobrunner.scheduling._state import ScheduleState
 
 

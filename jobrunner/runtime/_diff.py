@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
-from jobrunner.factory import safe_target
 from jobrunner.config import Config, InstanceConfig, ScheduleConfig, TaskConfig
+from jobrunner.factory import safe_target
 from jobrunner.scheduling import Cron
 
 Definition = TaskConfig | ScheduleConfig

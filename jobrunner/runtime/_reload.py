@@ -40,6 +40,8 @@ import huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from jobrunner.config import Config, InstanceConfig, Loaded, load_config
+from jobrunner.errors import ConfigError, Issue
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -47,8 +49,6 @@ from jobrunner.factory import (
     register_task,
     safe_target,
 )
-from jobrunner.config import Config, InstanceConfig, Loaded, load_config
-from jobrunner.errors import ConfigError, Issue
 from jobrunner.runtime._diff import Definition, definition_details, storage_moved
 from jobrunner.runtime._greenlet import GREENLET, refuse_new_greenlets
 from jobrunner.runtime._reload_plan import (

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import huey
 from huey.api import TaskWrapper
 
-from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.config import Config, InstanceConfig
 from jobrunner.config._imports import explain_import_error
 from jobrunner.errors import ConfigError, Issue
+from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.runtime._diff import Change, Definition, diff_configs, log_order, storage_moved
 
 if TYPE_CHECKING:

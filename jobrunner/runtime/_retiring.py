@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import huey
 from huey.consumer import Consumer
 
-from jobrunner.factory import safe_target
 from jobrunner.config import InstanceConfig
+from jobrunner.factory import safe_target
 
 
 @dataclass

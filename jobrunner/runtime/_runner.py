@@ -20,9 +20,9 @@ import huey
 from huey.consumer import Consumer
 
 from jobrunner.app import App
-from jobrunner.factory import safe_target
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
+from jobrunner.factory import safe_target
 from jobrunner.runtime._consumer import make_consumer, with_overrides
 from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
 from jobrunner.runtime._reload import Reloader

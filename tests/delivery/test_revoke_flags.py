@@ -15,8 +15,8 @@ from typing import Any
 import huey
 import pytest
 
-from jobrunner.factory._backends import _STORAGE_CLASSES
 from jobrunner.delivery import DeliveryWorker
+from jobrunner.factory._backends import _STORAGE_CLASSES
 from tests.delivery.test_delivery_worker import Rig
 
 BACKENDS = ["sqlite", "redis", "priority-redis", "postgres"]

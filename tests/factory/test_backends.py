@@ -14,8 +14,8 @@ from huey.serializer import SignedSerializer
 from huey.storage import SqliteStorage
 
 import jobrunner
-from jobrunner.factory import safe_target
 from jobrunner.config.model import InstanceConfig, Location
+from jobrunner.factory import safe_target
 
 CLASSES = {
     "sqlite": huey.SqliteHuey,

@@ -13,8 +13,8 @@ import huey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobrunner.factory import register_schedule
 from jobrunner.config.model import Location, ScheduleConfig, TaskOptions
+from jobrunner.factory import register_schedule
 from jobrunner.scheduling import Cron
 from jobrunner.scheduling._plan import planned_runs
 from jobrunner.scheduling._scheduler import _due_between
