@@ -1,0 +1,1 @@
+"""The HTTP side of jobrunner: the dashboard (``jobrunner.web.dashboard``)."""

@@ -1,0 +1,113 @@
+"""Live updates: one server-sent event stream per open page, one watcher per server.
+
+The watcher looks at a cheap fingerprint of the storages (queue sizes, in-flight
+counts, dead letters, the newest run) every ``poll_interval`` seconds, only while a
+page is open, and at once when the event hub reports something. Pages are told
+*that* something changed; each then asks for its own ``<main>`` again. So 20 open
+pages cost one watcher, not 20.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from jobrunner.web.dashboard import _data
+from jobrunner.web.dashboard._context import Dashboard
+
+#: Seconds between keep-alive comments on a quiet stream (proxies close idle ones).
+KEEPALIVE = 15.0
+
+
+class Live:
+    """The change watcher and the pages listening to it."""
+
+    def __init__(self, dash: Dashboard) -> None:
+        self.dash = dash
+        self.version = 0
+        self._changed: asyncio.Event | None = None
+        self._listeners = 0
+        self._task: asyncio.Task[None] | None = None
+        self._poke: asyncio.Event | None = None
+        self._unsubscribe: Any = None
+
+    def changed(self) -> None:
+        """Something changed (an action here): tell every page now."""
+        self.version += 1
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def stream(self, request: Request) -> StreamingResponse:
+        return StreamingResponse(
+            self._events(request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _events(self, request: Request) -> AsyncIterator[str]:
+        self._start()
+        self._listeners += 1
+        try:
+            yield "retry: 2000\nevent: hello\ndata: {}\n\n"
+            seen = self.version
+            while not await request.is_disconnected():
+                assert self._changed is not None
+                waiter = self._changed
+                if self.version == seen:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiter.wait(), KEEPALIVE)
+                if self.version != seen:
+                    seen = self.version
+                    yield f"event: change\ndata: {seen}\n\n"
+                else:
+                    yield ": keep-alive\n\n"
+        finally:
+            self._listeners -= 1
+
+    def _start(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._poke = asyncio.Event()
+        if self.dash.subscribe is not None and self._unsubscribe is None:
+            poke = self._poke
+
+            def wake() -> None:
+                loop.call_soon_threadsafe(poke.set)
+
+            self._unsubscribe = self.dash.subscribe(wake)
+        self._task = loop.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        last: object = None
+        while True:
+            current = await run_in_threadpool(fingerprint, self.dash)
+            if last is not None and current != last:
+                self.changed()
+            last = current
+            if self._listeners == 0:
+                return  # the next page opened starts a new watcher
+            assert self._poke is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), self.dash.poll_interval)
+            self._poke.clear()
+
+
+def fingerprint(dash: Dashboard) -> tuple[Any, ...]:
+    """What, if it differs, means pages may show something new."""
+    parts: list[Any] = [dash.status.generation]
+    for view in _data.instances(dash):
+        consumers = tuple((c.id, c.in_flight) for c in view.consumers)
+        parts.append((view.pending, view.scheduled, view.dead_letters, consumers, view.error))
+    if dash.history is not None:
+        newest = list(dash.history(limit=1))
+        parts.append(tuple(sorted(newest[0].items())) if newest else None)
+    return tuple(parts)

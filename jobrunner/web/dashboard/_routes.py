@@ -1,0 +1,182 @@
+"""The dashboard's pages: overview, runs, schedules, queue, dead letters, configuration.
+
+Each page is a plain GET that renders server-side (readable without JavaScript); the
+live-update script asks the same URL for its ``<main>`` only. Handlers are sync
+functions: Starlette runs them in its thread pool, so storage round trips never
+block the event loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jobrunner.delivery import short_task_name
+from jobrunner.factory import safe_target
+from jobrunner.scheduling._plan import now_utc
+from jobrunner.web.dashboard import _data
+from jobrunner.web.dashboard._context import Dashboard, problems
+from jobrunner.web.dashboard._render import render
+
+#: Outcomes the runs page filters by (``jobrunner.events`` statuses that end a run).
+OUTCOMES = ("complete", "error", "retrying", "revoked", "expired", "timeout", "dead-lettered")
+PERIODS = (("", "any time"), ("3600", "last hour"), ("86400", "last day"), ("604800", "last week"))
+
+
+def _page_no(request: Request) -> int:
+    try:
+        return max(int(request.query_params.get("page", "0")), 0)
+    except ValueError:
+        return 0
+
+
+def overview(request: Request, dash: Dashboard) -> Response:
+    chart: list[tuple[int, int]] | None = None
+    latest: list[dict[str, Any]] | None = None
+    if dash.history is not None:
+        hour = [dict(r) for r in dash.history(since=time.time() - 3600, limit=100_000)]
+        chart = _data.per_minute(hour)
+        latest = hour[:10]
+    peak = max((runs for runs, _ in chart or []), default=0) or 1
+    return render(
+        request,
+        dash,
+        "overview.html",
+        instances=_data.instances(dash),
+        chart=chart,
+        peak=peak,
+        total=sum(r for r, _ in chart or []),
+        failed=sum(f for _, f in chart or []),
+        runs=latest,
+    )
+
+
+def runs(request: Request, dash: Dashboard) -> Response:
+    params = request.query_params
+    filters = {k: params.get(k, "") for k in ("task", "schedule", "outcome", "since")}
+    query: dict[str, Any] = {k: v for k, v in filters.items() if v and k != "since"}
+    if filters["since"].isdigit():
+        query["since"] = time.time() - int(filters["since"])
+    config = dash.config
+    return render(
+        request,
+        dash,
+        "runs.html",
+        runs=_data.runs(dash, **query),
+        filters=filters,
+        tasks=sorted(config.tasks),
+        schedule_names=sorted(config.schedules),
+        outcomes=OUTCOMES,
+        periods=PERIODS,
+    )
+
+
+def schedules(request: Request, dash: Dashboard) -> Response:
+    page = _page_no(request)
+    total = len(dash.config.schedules)
+    return render(
+        request,
+        dash,
+        "schedules.html",
+        schedules=_data.schedules(dash, now_utc(), page),
+        total=total,
+        page_no=page,
+        pages=math.ceil(total / _data.PAGE_SIZE),
+    )
+
+
+def schedule(request: Request, dash: Dashboard) -> Response:
+    name = request.path_params["name"]
+    found = _data.schedules(dash, now_utc(), only=name)
+    if not found:
+        return not_found(request, dash, f"There is no schedule {name!r} in the configuration.")
+    return render(
+        request,
+        dash,
+        "schedule.html",
+        s=found[0],
+        runs=_data.runs(dash, schedule=name),
+    )
+
+
+def queue(request: Request, dash: Dashboard) -> Response:
+    queued, errors = _data.queue(dash, _page_no(request))
+    config = dash.config
+    handles = dash.app().tasks
+    tasks = []
+    for name, task in config.tasks.items():
+        wrapper = handles.get(name)
+        revoked, _ = _data.guarded(config.instances[task.instance], wrapper.is_revoked)
+        tasks.append(
+            {
+                "name": name,
+                "function": task.function,
+                "instance": task.instance,
+                "revoked": bool(revoked),
+            }
+        )
+    in_flight = [
+        {"instance": i.name, "consumer": c.id, "count": c.in_flight, "lease": None}
+        for i in _data.instances(dash)
+        for c in i.consumers
+    ]
+    return render(
+        request,
+        dash,
+        "queue.html",
+        tasks=tasks,
+        queued=queued,
+        in_flight=in_flight,
+        errors_by_instance=errors,
+    )
+
+
+def dead_letters(request: Request, dash: Dashboard) -> Response:
+    letters, errors = _data.dead_letters(dash)
+    return render(
+        request,
+        dash,
+        "dead_letters.html",
+        letters=letters,
+        instances_with_letters=sorted({name for name, _ in letters}),
+        errors_by_instance=errors,
+        short=short_task_name,
+    )
+
+
+def configuration(request: Request, dash: Dashboard) -> Response:
+    config = dash.config
+    status = dash.status
+    rejected = problems(status.rejected.issues) if status.rejected else []
+    instances = [
+        {
+            "name": name,
+            "backend": i.backend,
+            "target": safe_target(i),
+            "workers": i.consumer.workers,
+            "worker_type": i.consumer.worker_type,
+            "delivery": i.delivery,
+        }
+        for name, i in config.instances.items()
+    ]
+    return render(
+        request,
+        dash,
+        "config.html",
+        path=str(config.path),
+        status=status,
+        rejected_lines=_data.mask_all(config, rejected),
+        instances=instances,
+        tasks=list(config.tasks.values()),
+        schedule_count=len(config.schedules),
+    )
+
+
+def not_found(request: Request, dash: Dashboard, message: str) -> Response:
+    return render(
+        request, dash, "message.html", status_code=404, heading="Not found", message=message
+    )
