@@ -24,7 +24,7 @@ _env = Environment(
 
 
 def _when(value: datetime | float | None) -> str:
-    if value is None:
+    if not isinstance(value, datetime | int | float):
         return "-"
     if not isinstance(value, datetime):
         value = datetime.fromtimestamp(float(value), UTC)
@@ -32,7 +32,7 @@ def _when(value: datetime | float | None) -> str:
 
 
 def _ago(value: float | None) -> str:
-    if not value:
+    if not isinstance(value, int | float) or not value:
         return "-"
     seconds = max(datetime.now(UTC).timestamp() - float(value), 0.0)
     if seconds < 60:
@@ -47,7 +47,7 @@ def _count(value: int | None) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    if value is None:
+    if not isinstance(value, int | float):
         return "-"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
