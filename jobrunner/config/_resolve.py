@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._duration import parse_duration
+from jobrunner.config._http import resolve_http
 from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
@@ -96,6 +97,8 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         if schedule is not None:
             schedules[name] = schedule
 
+    http = resolve_http(doc, issues)
+
     if any(issue.severity == "error" for issue in issues):
         return None, issues
     config = Config(
@@ -105,6 +108,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         schedules=MappingProxyType(schedules),
         defaults=defaults,
         timezone=file_zone or "UTC",
+        http=http,
     )
     return config, issues
 

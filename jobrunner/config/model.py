@@ -126,6 +126,21 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The runner's HTTP endpoint (``http:``): listen address, bearer token, exposure."""
+
+    listen: str = "127.0.0.1:9187"
+    token: str | None = None
+    public: bool = False
+    location: Location | None = None
+
+    def __repr__(self) -> str:
+        # Never let the token reach a log line through a repr.
+        token = "***" if self.token else None
+        return f"HttpConfig(listen={self.listen!r}, token={token}, public={self.public})"
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated ``jobs.yaml``."""
 
@@ -135,6 +150,7 @@ class Config:
     schedules: Mapping[str, ScheduleConfig]
     defaults: TaskOptions = field(default_factory=TaskOptions)
     timezone: str = "UTC"
+    http: HttpConfig | None = None
 
     @property
     def folder(self) -> Path:

@@ -139,13 +139,15 @@ class JobRunnerConsumer(_Consumer):
                 self.delivery.stop()
 
     def _create_scheduler(self) -> JobRunnerScheduler:
-        return JobRunnerScheduler(
+        # Kept for the health checks (huey keeps only the thread or process running it).
+        self.scheduler_impl = JobRunnerScheduler(
             huey=self.huey,
             stop_flag=self.stop_flag,
             interval=self.scheduler_interval,
             periodic=self.periodic,
             lease=self.schedule_lease,
         )
+        return self.scheduler_impl
 
 
 def make_consumer(

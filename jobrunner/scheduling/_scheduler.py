@@ -21,9 +21,11 @@ The clock is injectable (``now``): tests drive the loop tick by tick with a fake
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import takewhile
+from multiprocessing.sharedctypes import RawValue
 from typing import Any
 
 import huey
@@ -95,6 +97,9 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         now: Clock | None = None,
     ) -> None:
         super().__init__(huey, stop_flag, interval, periodic)
+        # time.monotonic() of the last loop, read by /readyz in the runner process: shared
+        # memory because with process workers this scheduler runs in a child process.
+        self.heartbeat: Any = RawValue("d", time.monotonic())
         self.now: Clock = now or utc_now
         self.lease = lease
         self.state = ScheduleState(huey.storage, clock=lambda: self.now().timestamp())
@@ -109,6 +114,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def loop(self, now: datetime | None = None) -> None:
         """One iteration: fire the current minute's schedules, read the eta schedule, sleep."""
+        self.heartbeat.value = time.monotonic()
         moment = self.now()
         tick = floor_minute(moment)
         if self.periodic:

@@ -1,0 +1,39 @@
+"""Helpers of the endpoint tests: find the address a runner logged, fetch pages from it."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.support.processes import Runner
+
+# The runner's own line, so a path in some other line cannot match.
+_ADDRESS = re.compile(r"INFO jobrunner\.http: http endpoint on (http://\S+) \(/metrics")
+
+
+def endpoint_url(runner: Runner, timeout: float = 30) -> str:
+    """The endpoint address ``runner`` logged at start."""
+    output = runner.wait_for("INFO jobrunner.http: http endpoint on ", timeout=timeout)
+    match = _ADDRESS.search(output)
+    assert match, output
+    return match.group(1)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {what or condition}")
+        time.sleep(0.1)
+
+
+def get(url: str, **headers: str) -> httpx.Response:
+    return httpx.get(url, headers=headers, timeout=10)
