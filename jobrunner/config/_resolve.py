@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._duration import parse_duration
+from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
 from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
@@ -47,6 +48,7 @@ INSTANCE_KEYS = frozenset(
         "delivery",
         "lease",
         "consumer",
+        "events",
     }
 )
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
@@ -194,6 +196,7 @@ def _instance(
         delivery=raw.get("delivery", "at_least_once"),
         lease=parse_duration(raw.get("lease", 30)),
         consumer=ConsumerConfig(**consumer_raw),
+        events=events_config(name, backend, raw.get("events"), folder, doc, issues),
     )
 
 

@@ -72,6 +72,25 @@ class SerializerConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """An instance's ``events:`` sinks (docs/events.md). ``log``: stdout, stderr or a path."""
+
+    redis: bool = False
+    redis_url: str | None = None
+    channel: str | None = None
+    log: str | None = None
+    history: bool = False
+    keep: int = 100_000
+    max_age: float = 7 * 86400.0
+    capture_args: bool = False
+    enqueued: bool = False
+
+    def __repr__(self) -> str:
+        # The URL may hold a password.
+        return f"EventsConfig(redis={self.redis}, log={self.log!r}, history={self.history})"
+
+
+@dataclass(frozen=True)
 class InstanceConfig:
     """One huey instance: its storage backend, options and consumer."""
 
@@ -91,6 +110,7 @@ class InstanceConfig:
     delivery: str = "at_least_once"
     lease: float = 30.0
     consumer: ConsumerConfig = field(default_factory=ConsumerConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
 
 @dataclass(frozen=True)

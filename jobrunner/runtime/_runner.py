@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import huey
 from huey.consumer import Consumer
 
+from jobrunner import events
 from jobrunner.app import App
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
@@ -88,6 +89,7 @@ class Runner:
             log.warning("%s", warning.format())
         app = App(loaded.config, immediate=False)
         app.bind()
+        events.hub().generation = 1
         self.app = app
         for name in names:
             instance = loaded.config.instances[name]
@@ -261,6 +263,7 @@ class Runner:
             consumer.huey.notify_interrupted_tasks()
         if self.reloader is not None:
             self.reloader.leftover_warnings()
+        events.hub().stop()  # flushes what the consumers emitted last
         if self.endpoint is not None:
             self.endpoint.stop()
         return not interrupted
