@@ -40,6 +40,7 @@ class Endpoint:
         host, port = parse_listen(http.listen)
         self.health = Health(runner)
         self.metrics = Metrics(runner)
+        self.health.on_failure = lambda name: self.metrics.storage_errors.labels(name).inc()
         self.context = WebContext(
             get_app=runner.app_or_fail,
             runner=runner,
@@ -63,4 +64,5 @@ class Endpoint:
 
     def stop(self) -> None:
         self.health.stop()
+        self.metrics.close()
         self.server.stop()

@@ -61,6 +61,8 @@ class Health:
         self._failure: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Called with the instance name on each failed probe (the metrics count them).
+        self.on_failure: Callable[[str], None] | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._probe_loop, name="health-probe", daemon=True)
@@ -125,6 +127,8 @@ class Health:
             consumer.huey.storage.queue_size()
         except Exception as exc:  # any failure is the storage not answering
             failure = type(exc).__name__
+            if self.on_failure is not None:
+                self.on_failure(name)
             if self._failure.get(name) != failure:
                 log.warning("health: storage of instance %s does not answer (%s)", name, failure)
             self._failure[name] = failure
