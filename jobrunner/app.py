@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ from huey.api import TaskWrapper
 
 from jobrunner.config import Config, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue, UnknownNameError
+from jobrunner.events import Event
 from jobrunner.factory import make_huey, register_schedule, register_task
 
 
@@ -169,6 +170,39 @@ class App:
         self.tasks = Handles("task", dict(tasks))
         self.schedules = Handles("schedule", dict(schedules))
 
+    def history(
+        self,
+        *,
+        instance: str | None = None,
+        task: str | None = None,
+        schedule: str | None = None,
+        status: str | Iterable[str] | None = None,
+        since: Any = None,
+        until: Any = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Past events from the instances' histories, newest first (docs/events.md).
+
+        ``status`` is one status or several; ``since`` / ``until`` a datetime (naive
+        is UTC), epoch seconds or a duration back from now (``"1h"``).
+        """
+        from jobrunner.events._query import histories_of, make_query, query_all
+
+        query = make_query(
+            task=task, schedule=schedule, status=status, since=since, until=until, limit=limit
+        )
+        storages = {name: h.storage for name, h in self._hueys.items()}
+        return query_all(histories_of(self.config.instances, storages, instance), query)
+
+    def events(
+        self, *, instance: str | None = None, task: str | None = None, timeout: float | None = None
+    ) -> Iterator[Event]:
+        """The live stream: events as they happen (Redis pub/sub where an instance publishes,
+        else its history as it grows), until ``timeout`` seconds have passed (None: forever)."""
+        from jobrunner.events._follow import follow, sources_of
+
+        return follow(sources_of(self, instance), task=task, timeout=timeout)
+
     def close(self) -> None:
         """Close every storage connection."""
         for h in self._hueys.values():
@@ -198,7 +232,13 @@ def load(
     """
     with _gc_paused():
         loaded: Loaded = load_config(path, check_imports=False, environ=environ)
-        return App(loaded.config, immediate=immediate, warnings=loaded.warnings)
+        app = App(loaded.config, immediate=immediate, warnings=loaded.warnings)
+    for name, instance in loaded.config.instances.items():
+        if instance.events.enqueued:
+            from jobrunner.events import attach_producer
+
+            attach_producer(app.huey(name), instance)
+    return app
 
 
 @contextmanager

@@ -101,4 +101,15 @@ class RunnerError(JobRunnerError):
     """The runner could not start or keep running its consumers."""
 
 
-__all__ = ["ConfigError", "Issue", "JobRunnerError", "RunnerError", "UnknownNameError"]
+class StorageError(JobRunnerError):
+    """An instance's storage cannot be reached or does not exist (message holds no secret)."""
+
+
+__all__ = [
+    "ConfigError",
+    "Issue",
+    "JobRunnerError",
+    "RunnerError",
+    "StorageError",
+    "UnknownNameError",
+]

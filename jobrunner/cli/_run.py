@@ -59,6 +59,12 @@ def add_parser(subparsers: Any) -> None:
         "without change events)",
     )
     parser.add_argument(
+        "--http",
+        metavar="ADDR",
+        help="serve /metrics, /healthz and /readyz on ADDR (HOST:PORT; :0 picks a free port); "
+        "overrides http.listen of FILE",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=("debug", "info", "warning", "error"),
@@ -76,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         periodic=False if args.no_periodic else None,
         reload=not args.no_reload,
         reload_poll=args.reload_poll,
+        http=args.http,
     )
     return Runner(args.file, options).run()
 

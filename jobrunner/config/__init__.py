@@ -7,6 +7,7 @@ from jobrunner.config._schema import load_schema, schema_path
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
+    EventsConfig,
     InstanceConfig,
     Location,
     ScheduleConfig,
@@ -18,6 +19,7 @@ from jobrunner.config.model import (
 __all__ = [
     "Config",
     "ConsumerConfig",
+    "EventsConfig",
     "InstanceConfig",
     "Loaded",
     "Location",

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._duration import parse_duration
+from jobrunner.config._events import events_config
+from jobrunner.config._http import resolve_http
 from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
@@ -46,6 +48,7 @@ INSTANCE_KEYS = frozenset(
         "delivery",
         "lease",
         "consumer",
+        "events",
     }
 )
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
@@ -96,6 +99,8 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         if schedule is not None:
             schedules[name] = schedule
 
+    http = resolve_http(doc, issues)
+
     if any(issue.severity == "error" for issue in issues):
         return None, issues
     config = Config(
@@ -105,6 +110,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         schedules=MappingProxyType(schedules),
         defaults=defaults,
         timezone=file_zone or "UTC",
+        http=http,
     )
     return config, issues
 
@@ -190,6 +196,7 @@ def _instance(
         delivery=raw.get("delivery", "at_least_once"),
         lease=parse_duration(raw.get("lease", 30)),
         consumer=ConsumerConfig(**consumer_raw),
+        events=events_config(name, backend, raw.get("events"), folder, doc, issues),
     )
 
 

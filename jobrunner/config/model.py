@@ -72,6 +72,25 @@ class SerializerConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """An instance's ``events:`` sinks (docs/events.md). ``log``: stdout, stderr or a path."""
+
+    redis: bool = False
+    redis_url: str | None = None
+    channel: str | None = None
+    log: str | None = None
+    history: bool = False
+    keep: int = 100_000
+    max_age: float = 7 * 86400.0
+    capture_args: bool = False
+    enqueued: bool = False
+
+    def __repr__(self) -> str:
+        # The URL may hold a password.
+        return f"EventsConfig(redis={self.redis}, log={self.log!r}, history={self.history})"
+
+
+@dataclass(frozen=True)
 class InstanceConfig:
     """One huey instance: its storage backend, options and consumer."""
 
@@ -91,6 +110,7 @@ class InstanceConfig:
     delivery: str = "at_least_once"
     lease: float = 30.0
     consumer: ConsumerConfig = field(default_factory=ConsumerConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,21 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The runner's HTTP endpoint (``http:``): listen address, bearer token, exposure."""
+
+    listen: str = "127.0.0.1:9187"
+    token: str | None = None
+    public: bool = False
+    location: Location | None = None
+
+    def __repr__(self) -> str:
+        # Never let the token reach a log line through a repr.
+        token = "***" if self.token else None
+        return f"HttpConfig(listen={self.listen!r}, token={token}, public={self.public})"
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated ``jobs.yaml``."""
 
@@ -135,6 +170,7 @@ class Config:
     schedules: Mapping[str, ScheduleConfig]
     defaults: TaskOptions = field(default_factory=TaskOptions)
     timezone: str = "UTC"
+    http: HttpConfig | None = None
 
     @property
     def folder(self) -> Path:

@@ -23,6 +23,7 @@ import huey
 from huey import signals as S
 from huey.api import Task
 
+from jobrunner import events
 from jobrunner._forksafe import after_fork
 from jobrunner.config.model import InstanceConfig
 from jobrunner.delivery._recovery import Heartbeat
@@ -135,6 +136,11 @@ class Delivery:
         total = 0
         for found in self.store.recover():
             total += found.count
+            events.emit_for(
+                self.huey,
+                events.RECOVERED,
+                data={"dead_consumer": found.consumer, "count": found.count},
+            )
             log.warning(
                 "instance %s: put back %d task(s) of consumer %s, whose lease expired "
                 "(they may run a second time)",

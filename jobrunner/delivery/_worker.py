@@ -21,7 +21,7 @@ from typing import Any
 import huey
 from huey.consumer import WorkerRecycle
 
-from jobrunner import _revoke_flags
+from jobrunner import _revoke_flags, events
 from jobrunner._polling import PollingWorker
 from jobrunner.delivery._deadletters import open_message, short_task_name
 from jobrunner.delivery._delivery import Delivery
@@ -131,6 +131,12 @@ class DeliveryWorker(PollingWorker):
             self._releases.append(taken.token)
             return
         if id:
+            events.emit_for(
+                self.huey,
+                events.DEAD_LETTERED,
+                task=short_task_name(name) if name else None,
+                data={"reason": delivery.redact(reason), "dead_letter": id},
+            )
             log.error(
                 "instance %s: %s moved to the dead letters (id %d): %s; "
                 "see `jobrunner dead-letters`",

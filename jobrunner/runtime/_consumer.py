@@ -12,6 +12,8 @@ from huey.consumer import Consumer, ProcessEnvironment
 from jobrunner._polling import PollingWorker
 from jobrunner.config.model import ConsumerConfig, InstanceConfig
 from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for
+from jobrunner.delivery._delivery import new_consumer_id
+from jobrunner.events import ConsumerEvents
 from jobrunner.scheduling._scheduler import JobRunnerScheduler
 
 
@@ -96,6 +98,7 @@ class JobRunnerConsumer(_Consumer):
 
     scheduler_class = JobRunnerScheduler
     worker_class = PollingWorker  # at-most-once; at-least-once builds a DeliveryWorker below
+    events: ConsumerEvents | None = None  # set by make_consumer
 
     def __init__(
         self,
@@ -128,6 +131,9 @@ class JobRunnerConsumer(_Consumer):
         if self.delivery is not None:
             # Lease first: a worker may take a message as soon as it starts.
             self.delivery.start()
+        if self.events is not None:
+            # Before the workers fork: they inherit the signal handlers.
+            self.events.start()
         super().start()
 
     def stop(self, graceful: bool = False) -> None:
@@ -137,15 +143,19 @@ class JobRunnerConsumer(_Consumer):
             if self.delivery is not None:
                 # Puts back the tasks the shutdown timeout cut off.
                 self.delivery.stop()
+            if self.events is not None:
+                self.events.stop()
 
     def _create_scheduler(self) -> JobRunnerScheduler:
-        return JobRunnerScheduler(
+        # Kept for the health checks (huey keeps only the thread or process running it).
+        self.scheduler_impl = JobRunnerScheduler(
             huey=self.huey,
             stop_flag=self.stop_flag,
             interval=self.scheduler_interval,
             periodic=self.periodic,
             lease=self.schedule_lease,
         )
+        return self.scheduler_impl
 
 
 def make_consumer(
@@ -160,7 +170,12 @@ def make_consumer(
     With ``instance``, its ``delivery`` applies (at-least-once workers by default).
     """
     delivery = delivery_for(app_huey, instance) if instance is not None else None
-    consumer: Consumer = JobRunnerConsumer(
+    consumer = JobRunnerConsumer(
         app_huey, lease=lease, delivery=delivery, **consumer_options(settings)
     )
+    if instance is not None:
+        consumer_id = delivery.consumer_id if delivery is not None else new_consumer_id()
+        consumer.events = ConsumerEvents(
+            app_huey, instance, consumer_id, settings.workers, settings.worker_type
+        )
     return consumer

@@ -40,6 +40,7 @@ import huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from jobrunner import events
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue
 from jobrunner.factory import (
@@ -110,6 +111,7 @@ class Reloader:
         except _Refused as exc:
             self._last_failed = True
             log.error("reload rejected: %s (generation %d keeps running)", exc, self.generation)
+            events.emit(events.RELOAD_REJECTED, generation=self.generation, error=str(exc))
             return False
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
@@ -120,6 +122,12 @@ class Reloader:
             return True
         self._apply(loaded, plan, built)
         self.generation += 1
+        events.hub().generation = self.generation
+        events.emit(
+            events.RELOAD_APPLIED,
+            generation=self.generation,
+            data={"changes": [str(c) for c in plan.changes]},
+        )
         log.info(
             "reloaded %s (generation %d): %s",
             path,
@@ -138,6 +146,12 @@ class Reloader:
             "" if count == 1 else "s",
             self.generation,
             "\n".join(issue.format() for issue in listed),
+        )
+        events.emit(
+            events.RELOAD_REJECTED,
+            generation=self.generation,
+            error=f"{count} error{'' if count == 1 else 's'}",
+            data={"errors": [issue.as_dict() for issue in listed]},
         )
 
     def _build(self, new: Config, plan: Plan) -> dict[str, Built]:

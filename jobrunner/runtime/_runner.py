@@ -15,10 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import huey
 from huey.consumer import Consumer
 
+from jobrunner import events
 from jobrunner.app import App
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
@@ -27,6 +29,10 @@ from jobrunner.runtime._consumer import make_consumer, with_overrides
 from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
 from jobrunner.runtime._reload import Reloader
 from jobrunner.runtime._watch import ConfigWatcher
+from jobrunner.runtime._web import make_endpoint
+
+if TYPE_CHECKING:
+    from jobrunner.web import Endpoint
 
 log = logging.getLogger("jobrunner")
 
@@ -41,6 +47,7 @@ class RunOptions:
     periodic: bool | None = None
     reload: bool = True
     reload_poll: float | None = None
+    http: str | None = None  # --http ADDR: the endpoint's listen address (overrides the file)
 
 
 class Runner:
@@ -56,6 +63,9 @@ class Runner:
         self.reloader: Reloader | None = None
         self.watcher: ConfigWatcher | None = None
         self._reload_requested = threading.Event()
+        # When the supervisor loop last ran (time.monotonic()): /healthz reads it.
+        self.heartbeat = time.monotonic()
+        self.endpoint: Endpoint | None = None
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
@@ -72,10 +82,14 @@ class Runner:
             if not loaded.config.instances[name].immediate
             and self.settings_for(loaded.config.instances[name]).worker_type == GREENLET
         )
+        self.endpoint = make_endpoint(self, loaded.config.http, self.options.http)
+        if self.endpoint is not None:
+            self.endpoint.bind()  # a busy port fails here, before any task is taken
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
         app = App(loaded.config, immediate=False)
         app.bind()
+        events.hub().generation = 1
         self.app = app
         for name in names:
             instance = loaded.config.instances[name]
@@ -102,6 +116,8 @@ class Runner:
         self._install_signal_handlers()
         for consumer in self.consumers.values():
             consumer.start()
+        if self.endpoint is not None:
+            self.endpoint.start()
         self.reloader = Reloader(self)
         if self.options.reload:
             self.watcher = ConfigWatcher(
@@ -174,6 +190,7 @@ class Runner:
         while True:
             self._wake.wait(0.5)
             self._wake.clear()
+            self.heartbeat = time.monotonic()
             while self._signals:
                 signum = self._signals.pop(0)
                 log.info("received %s", signal.Signals(signum).name)
@@ -246,6 +263,9 @@ class Runner:
             consumer.huey.notify_interrupted_tasks()
         if self.reloader is not None:
             self.reloader.leftover_warnings()
+        events.hub().stop()  # flushes what the consumers emitted last
+        if self.endpoint is not None:
+            self.endpoint.stop()
         return not interrupted
 
     def _install_signal_handlers(self) -> None:

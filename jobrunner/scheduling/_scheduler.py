@@ -21,14 +21,17 @@ The clock is injectable (``now``): tests drive the loop tick by tick with a fake
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import takewhile
+from multiprocessing.sharedctypes import RawValue
 from typing import Any
 
 import huey
 from huey.consumer import Scheduler
 
+from jobrunner import events
 from jobrunner.config.model import ScheduleConfig
 from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
 from jobrunner.scheduling._jitter import jitter_offset
@@ -95,6 +98,9 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         now: Clock | None = None,
     ) -> None:
         super().__init__(huey, stop_flag, interval, periodic)
+        # time.monotonic() of the last loop, read by /readyz in the runner process: shared
+        # memory because with process workers this scheduler runs in a child process.
+        self.heartbeat: Any = RawValue("d", time.monotonic())
         self.now: Clock = now or utc_now
         self.lease = lease
         self.state = ScheduleState(huey.storage, clock=lambda: self.now().timestamp())
@@ -109,6 +115,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def loop(self, now: datetime | None = None) -> None:
         """One iteration: fire the current minute's schedules, read the eta schedule, sleep."""
+        self.heartbeat.value = time.monotonic()
         moment = self.now()
         tick = floor_minute(moment)
         if self.periodic:
@@ -267,6 +274,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         what = f"{'missed tick' if caught_up else 'tick'} {_label(tick)}"
         if not config.enabled:
             log.debug("schedule %s: %s skipped: disabled in the file", name, what)
+            self._emit(events.SKIPPED, config, tick, reason="disabled")
             return
         pause = self.state.paused(name)
         if pause is not None:
@@ -277,6 +285,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 pause.since.strftime("%Y-%m-%d %H:%M:%SZ"),
                 pause.by,
             )
+            self._emit(events.SKIPPED, config, tick, reason="paused")
             return
         if config.overlap == "skip":
             marker = self.state.active_marker(name)
@@ -290,6 +299,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                     marker.task_id,
                     marker.state,
                 )
+                self._emit(events.SKIPPED, config, tick, reason="overlap")
                 return
         task = task_class()
         offset = jitter_offset(name, tick, config.jitter)
@@ -307,6 +317,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 self.state.clear_marker(name, task.id)
             raise
         delay = f", runs in {(eta - now).total_seconds():.1f}s (jitter)" if eta > now else ""
+        self._emit(events.CAUGHT_UP if caught_up else events.FIRED, config, tick, id=task.id)
         log.info("schedule %s: %s: enqueued task %s%s", name, what, task.id, delay)
 
     def _fire_plain(self, task_class: Any, tick: datetime, moment: datetime) -> None:
@@ -330,6 +341,21 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 raise
             log.info("periodic task %s: tick %s: enqueued task %s", key, _label(tick), task.id)
         self._synced[key] = tick
+
+    def _emit(self, status: str, config: ScheduleConfig, tick: datetime, **fields: Any) -> None:
+        """One schedule event; ``lag``: how long after the tick it was decided (seconds)."""
+        data: dict[str, Any] = {"lag": round((self.now() - tick).total_seconds(), 3)}
+        if "reason" in fields:
+            data["reason"] = fields.pop("reason")
+        events.emit_for(
+            self.huey,
+            status,
+            schedule=config.name,
+            task=config.task or config.name,
+            tick=events.tick_label(tick),
+            data=data,
+            **fields,
+        )
 
     # Housekeeping ---------------------------------------------------------------------------
 

@@ -1,64 +1,39 @@
-"""Helpers of the dashboard tests: a dashboard over a real SQLite storage, forms, dead letters."""
+"""Helpers of the endpoint tests: find the address a runner logged, fetch pages from it."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import huey
-from starlette.testclient import TestClient
+import httpx
 
-import jobrunner
-from jobrunner.delivery import store_for
-from jobrunner.web.dashboard import Dashboard, create_app
+from tests.support.processes import Runner
 
-CONFIG = """
-version: 1
-instances:
-  default: {backend: sqlite, filename: jobs.db}
-tasks:
-  add: {function: sample_tasks:add}
-  record: {function: sample_tasks:record, retries: 0}
-schedules:
-  tick: {function: sample_tasks:add, cron: "*/5 * * * *", args: [1, 2]}
-  nightly: {task: add, cron: "0 3 * * *", timezone: Europe/Berlin, args: [1, 2]}
-"""
-
-_CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+# The runner's own line, so a path in some other line cannot match.
+_ADDRESS = re.compile(r"INFO jobrunner\.http: http endpoint on (http://\S+) \(/metrics")
 
 
-def make_client(config: Path, **options: Any) -> tuple[TestClient, jobrunner.App, Dashboard]:
-    app = jobrunner.load(config)
-    dash = Dashboard(app=lambda: app, **options)
-    return TestClient(create_app(dash)), app, dash
+def endpoint_url(runner: Runner, timeout: float = 30) -> str:
+    """The endpoint address ``runner`` logged at start."""
+    output = runner.wait_for("INFO jobrunner.http: http endpoint on ", timeout=timeout)
+    match = _ADDRESS.search(output)
+    assert match, output
+    return match.group(1)
 
 
-def csrf_of(client: TestClient, path: str = "/schedules") -> str:
-    """The CSRF token of the forms on ``path`` (the client keeps the cookie)."""
-    found = _CSRF.search(client.get(path).text)
-    assert found, f"no form with a CSRF token on {path}"
-    return found.group(1)
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {what or condition}")
+        time.sleep(0.1)
 
 
-def bury(app_huey: huey.Huey, data: bytes, task: str | None, reason: str) -> int:
-    """Put ``data`` among the dead letters as a consumer does: enqueue, take, bury."""
-    store = store_for(app_huey.storage)
-    assert store is not None
-    store.setup()
-    app_huey.storage.enqueue(data, 0)
-    taken = store.take("test-host:1:abc", [])
-    assert taken is not None
-    return store.bury("test-host:1:abc", taken, task, reason, time.time())
-
-
-def post(client: TestClient, path: str, token: str | None, **fields: str) -> Any:
-    data = {"back": "/", **fields}
-    if token is not None:
-        data["csrf"] = token
-    return client.post(path, data=data, follow_redirects=False)
-
-
-Check = Callable[[], Any]
+def get(url: str, **headers: str) -> httpx.Response:
+    return httpx.get(url, headers=headers, timeout=10)

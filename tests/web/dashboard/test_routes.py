@@ -14,7 +14,7 @@ import pytest
 
 from jobrunner.delivery import store_for
 from jobrunner.scheduling._state import ScheduleState
-from tests.web.support import CONFIG, bury, csrf_of, make_client, post
+from tests.web.dashboard.support import CONFIG, bury, csrf_of, make_client, post
 
 PAGES = ["/", "/runs", "/schedules", "/schedules/tick", "/queue", "/dead-letters", "/config"]
 

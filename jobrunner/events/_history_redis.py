@@ -1,0 +1,127 @@
+"""The history in Redis: capped streams, one for every event and one per filtered value.
+
+``jobrunner:events:<queue>`` holds every event; ``...:task:<name>``,
+``...:schedule:<name>`` and ``...:status:<status>`` hold the same events again, so
+that a filtered query reads only what matches (``XREVRANGE`` on the stream IDs,
+which are the server's milliseconds: the time filters cost nothing more). Every
+stream is capped at ``keep`` entries (``XADD MAXLEN ~``) and trimmed by age
+(``XTRIM MINID ~``); the set ``...:streams`` lists the index streams to trim.
+Consumer records are fields of the hash ``jobrunner:consumers:<queue>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from huey.storage import RedisStorage
+
+from jobrunner.events._history import ConsumerRecord, History, HistoryQuery
+from jobrunner.events._model import Event
+
+_PAGE = 500
+
+
+class RedisHistory(History):
+    def __init__(self, storage: RedisStorage, keep: int = 100_000) -> None:
+        self.conn = storage.conn
+        self.queue: str = storage.name
+        self.name = f"history of queue {storage.name}"
+        self.keep = keep
+        self.main = f"jobrunner:events:{self.queue}"
+        self.streams = f"{self.main}:streams"
+        self.records = f"jobrunner:consumers:{self.queue}"
+
+    def setup(self) -> None:
+        """Nothing to create: streams appear with their first event."""
+
+    def exists(self) -> bool:
+        return bool(self.conn.exists(self.main))
+
+    def _indexes(self, event: Event) -> list[str]:
+        keys = [f"{self.main}:status:{event.status}"]
+        if event.task is not None:
+            keys.append(f"{self.main}:task:{event.task}")
+        if event.schedule is not None:
+            keys.append(f"{self.main}:schedule:{event.schedule}")
+        return keys
+
+    def write(self, events: Sequence[Event]) -> None:
+        pipe = self.conn.pipeline(transaction=False)
+        seen: set[str] = set()
+        for event in events:
+            body = event.to_json()
+            pipe.xadd(self.main, {"e": body}, maxlen=self.keep, approximate=True)
+            for key in self._indexes(event):
+                pipe.xadd(key, {"e": body}, maxlen=self.keep, approximate=True)
+                seen.add(key)
+        if seen:
+            pipe.sadd(self.streams, *seen)
+        pipe.execute()
+
+    def _stream(self, query: HistoryQuery) -> str:
+        if query.task is not None:
+            return f"{self.main}:task:{query.task}"
+        if query.schedule is not None:
+            return f"{self.main}:schedule:{query.schedule}"
+        if query.statuses is not None and len(query.statuses) == 1:
+            return f"{self.main}:status:{next(iter(query.statuses))}"
+        return self.main
+
+    def query(self, query: HistoryQuery) -> list[Event]:
+        key = self._stream(query)
+        high: Any = "+" if query.until is None else f"({int(query.until * 1000)}"
+        low: Any = "-" if query.since is None else str(int(query.since * 1000))
+        found: list[Event] = []
+        while len(found) < query.limit:
+            entries = self.conn.xrevrange(key, max=high, min=low, count=_PAGE)
+            for _entry_id, fields in entries:
+                event = Event.from_json(fields[b"e"])
+                if query.matches(event):
+                    found.append(event)
+                    if len(found) == query.limit:
+                        break
+            if len(entries) < _PAGE:
+                break
+            high = f"({_id(entries[-1][0])}"
+        return found
+
+    def cursor(self) -> Any:
+        last = self.conn.xrevrange(self.main, count=1)
+        return _id(last[0][0]) if last else "0-0"
+
+    def after(self, cursor: Any, limit: int = 1000) -> tuple[list[Event], Any]:
+        entries = self.conn.xrange(self.main, min=f"({cursor}", count=limit)
+        events = [Event.from_json(fields[b"e"]) for _, fields in entries]
+        return events, (_id(entries[-1][0]) if entries else cursor)
+
+    def prune(self, keep: int, max_age: float, now: float) -> int:
+        oldest = str(int((now - max_age) * 1000))
+        keys = [self.main, *(k.decode() for k in self.conn.smembers(self.streams))]
+        pipe = self.conn.pipeline(transaction=False)
+        for key in keys:
+            # Exact here (approximate trims only whole nodes of about 100 entries).
+            pipe.xtrim(key, maxlen=keep, approximate=False)
+            pipe.xtrim(key, minid=oldest, approximate=False)
+        trimmed = pipe.execute()
+        empty = [k for k in keys[1:] if not self.conn.exists(k)]
+        if empty:
+            self.conn.srem(self.streams, *empty)
+        return int(sum(trimmed[0:2]))
+
+    def close(self) -> None:
+        """The connection is huey's: it stays open."""
+
+    def beat(self, record: ConsumerRecord) -> None:
+        self.conn.hset(self.records, record.id, record.to_json())
+
+    def forget(self, consumer: str) -> None:
+        self.conn.hdel(self.records, consumer)
+
+    def consumers(self) -> list[ConsumerRecord]:
+        values = self.conn.hgetall(self.records)
+        return sorted((ConsumerRecord.from_json(v) for v in values.values()), key=lambda r: r.id)
+
+
+def _id(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

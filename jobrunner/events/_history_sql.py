@@ -1,0 +1,225 @@
+"""The history in SQL: an ``event`` table and a ``consumer`` table beside huey's own.
+
+SQLite: ``jobrunner_event`` and ``jobrunner_consumer`` in the instance's file;
+PostgreSQL: ``<table_prefix>_event`` and ``<table_prefix>_consumer``. Each event
+is one row: the filtered columns (queue, ts, status, task, schedule), indexed
+per filter with the time, and the event's JSON. The history opens its own
+connection (``storage._create_connection()``: same file or DSN, same settings)
+so that writing a batch never holds huey's connection lock, which the workers use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from huey.storage import BaseSqlStorage
+
+from jobrunner.events._history import ConsumerRecord, History, HistoryQuery
+from jobrunner.events._model import Event
+
+
+class _SqlHistory(History):
+    p: str  # the driver's placeholder
+    event: str
+    consumer: str
+    id_column: str
+
+    def __init__(self, storage: BaseSqlStorage) -> None:
+        self.storage = storage
+        self.queue: str = storage.name
+        self.name = f"history of queue {storage.name}"
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def ddl(self) -> list[str]:
+        e, c = self.event, self.consumer
+        return [
+            f"create table if not exists {e} ({self.id_column}, queue text not null, "
+            "ts double precision not null, status text not null, task text, schedule text, "
+            "body text not null)",
+            f"create index if not exists {e}_queue_ts on {e} (queue, ts)",
+            f"create index if not exists {e}_task on {e} (queue, task, ts)",
+            f"create index if not exists {e}_schedule on {e} (queue, schedule, ts)",
+            f"create index if not exists {e}_status on {e} (queue, status, ts)",
+            f"create table if not exists {c} (queue text not null, id text not null, "
+            "heartbeat double precision not null, body text not null, primary key (queue, id))",
+        ]
+
+    @contextmanager
+    def _cursor(self, commit: bool = False) -> Iterator[Any]:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
+            curs = conn.cursor()
+            try:
+                if commit:
+                    curs.execute("begin")
+                yield curs
+                if commit:
+                    conn.commit()
+            except Exception:
+                try:
+                    conn.rollback()
+                finally:
+                    # A broken connection is opened again next time.
+                    self._drop()
+                raise
+            finally:
+                curs.close()
+
+    def _connect(self) -> Any:
+        return self.storage._create_connection()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def setup(self) -> None:
+        with self._cursor(commit=True) as curs:
+            for statement in self.ddl:
+                curs.execute(statement)
+
+    def write(self, events: Sequence[Event]) -> None:
+        p = self.p
+        rows = [(self.queue, e.ts, e.status, e.task, e.schedule, e.to_json()) for e in events]
+        with self._cursor(commit=True) as curs:
+            curs.executemany(
+                f"insert into {self.event} (queue, ts, status, task, schedule, body) "
+                f"values ({p}, {p}, {p}, {p}, {p}, {p})",
+                rows,
+            )
+
+    def query(self, query: HistoryQuery) -> list[Event]:
+        p = self.p
+        where = [f"queue = {p}"]
+        params: list[Any] = [self.queue]
+        for column, value in (("task", query.task), ("schedule", query.schedule)):
+            if value is not None:
+                where.append(f"{column} = {p}")
+                params.append(value)
+        if query.statuses is not None:
+            where.append(f"status in ({', '.join([p] * len(query.statuses))})")
+            params.extend(sorted(query.statuses))
+        if query.since is not None:
+            where.append(f"ts >= {p}")
+            params.append(query.since)
+        if query.until is not None:
+            where.append(f"ts < {p}")
+            params.append(query.until)
+        params.append(query.limit)
+        rows = self._rows(
+            f"select body from {self.event} where {' and '.join(where)} "
+            f"order by ts desc, id desc limit {p}",
+            params,
+        )
+        return [Event.from_json(body) for (body,) in rows]
+
+    def cursor(self) -> Any:
+        rows = self._rows(
+            f"select coalesce(max(id), 0) from {self.event} where queue = {self.p}", [self.queue]
+        )
+        return int(rows[0][0])
+
+    def after(self, cursor: Any, limit: int = 1000) -> tuple[list[Event], Any]:
+        p = self.p
+        rows = self._rows(
+            f"select id, body from {self.event} where queue = {p} and id > {p} "
+            f"order by id limit {p}",
+            [self.queue, cursor, limit],
+        )
+        events = [Event.from_json(body) for _, body in rows]
+        return events, (int(rows[-1][0]) if rows else cursor)
+
+    def prune(self, keep: int, max_age: float, now: float) -> int:
+        p, e = self.p, self.event
+        with self._cursor(commit=True) as curs:
+            curs.execute(
+                f"delete from {e} where queue = {p} and ts < {p}", (self.queue, now - max_age)
+            )
+            deleted = int(curs.rowcount or 0)
+            curs.execute(
+                f"select id from {e} where queue = {p} order by id desc limit 1 offset {p}",
+                (self.queue, keep),
+            )
+            row = curs.fetchone()
+            if row is not None:
+                curs.execute(
+                    f"delete from {e} where queue = {p} and id <= {p}", (self.queue, row[0])
+                )
+                deleted += int(curs.rowcount or 0)
+        return deleted
+
+    def beat(self, record: ConsumerRecord) -> None:
+        p = self.p
+        with self._cursor(commit=True) as curs:
+            curs.execute(
+                f"insert into {self.consumer} (queue, id, heartbeat, body) "
+                f"values ({p}, {p}, {p}, {p}) "
+                "on conflict (queue, id) do update set heartbeat = excluded.heartbeat, "
+                "body = excluded.body",
+                (self.queue, record.id, record.heartbeat, record.to_json()),
+            )
+
+    def forget(self, consumer: str) -> None:
+        p = self.p
+        with self._cursor(commit=True) as curs:
+            curs.execute(
+                f"delete from {self.consumer} where queue = {p} and id = {p}",
+                (self.queue, consumer),
+            )
+
+    def consumers(self) -> list[ConsumerRecord]:
+        rows = self._rows(
+            f"select body from {self.consumer} where queue = {self.p} order by id", [self.queue]
+        )
+        return [ConsumerRecord.from_json(body) for (body,) in rows]
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self._cursor() as curs:
+            curs.execute(sql, tuple(params))
+            return list(curs.fetchall())
+
+
+class SqliteHistory(_SqlHistory):
+    p = "?"
+    event = "jobrunner_event"
+    consumer = "jobrunner_consumer"
+    id_column = "id integer primary key"
+
+    def exists(self) -> bool:
+        rows = self._rows(
+            "select 1 from sqlite_master where type = 'table' and name = ?", [self.event]
+        )
+        return bool(rows)
+
+    def _connect(self) -> Any:
+        conn = super()._connect()
+        # sqlite3's implicit transactions would wrap our explicit "begin".
+        conn.isolation_level = None
+        return conn
+
+
+class PostgresHistory(_SqlHistory):
+    p = "%s"
+    id_column = "id bigserial primary key"
+
+    def __init__(self, storage: BaseSqlStorage) -> None:
+        super().__init__(storage)
+        prefix = storage.table_task.removesuffix("_task")
+        self.event = f"{prefix}_event"
+        self.consumer = f"{prefix}_consumer"
+
+    def exists(self) -> bool:
+        rows = self._rows("select to_regclass(%s)", [self.event])
+        return rows[0][0] is not None

@@ -1,0 +1,168 @@
+"""The event model: one :class:`Event` per step of a run, of a schedule or of a consumer.
+
+An event becomes one JSON object (:meth:`Event.as_dict`), the same in every sink
+(Redis pub/sub message, log line, history record) and in ``schemas/event.schema.json``.
+The original huey emitter's fields (``status``, ``id``, ``task``, ``retries``,
+``retry_delay``, ``execute_time``, ``error``, ``traceback``) keep their names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Runs (emitted where the task runs; ENQUEUED by the producer, off by default).
+ENQUEUED = "enqueued"
+STARTED = "started"
+COMPLETE = "complete"
+ERROR = "error"
+RETRYING = "retrying"
+REVOKED = "revoked"
+EXPIRED = "expired"
+LOCKED = "locked"
+CANCELED = "canceled"
+INTERRUPTED = "interrupted"
+TIMEOUT = "timeout"
+DEAD_LETTERED = "dead-lettered"
+RECOVERED = "recovered"
+# Schedules.
+FIRED = "fired"
+SKIPPED = "skipped"
+CAUGHT_UP = "caught-up"
+# Consumers and reloads.
+CONSUMER_STARTED = "consumer-started"
+CONSUMER_STOPPED = "consumer-stopped"
+RELOAD_APPLIED = "reload-applied"
+RELOAD_REJECTED = "reload-rejected"
+# Something a person did (pause, resume, requeue...): ``action`` and ``by`` in ``data``.
+ACTION = "action"
+
+RUN_STATUSES = frozenset(
+    {
+        ENQUEUED,
+        STARTED,
+        COMPLETE,
+        ERROR,
+        RETRYING,
+        REVOKED,
+        EXPIRED,
+        LOCKED,
+        CANCELED,
+        INTERRUPTED,
+        TIMEOUT,
+        DEAD_LETTERED,
+        RECOVERED,
+    }
+)
+#: How a run ended (or this attempt did): what ``jobrunner history`` lists by default.
+OUTCOMES = frozenset(
+    {COMPLETE, ERROR, RETRYING, REVOKED, EXPIRED, LOCKED, CANCELED, INTERRUPTED, TIMEOUT}
+    | {DEAD_LETTERED}
+)
+SCHEDULE_STATUSES = frozenset({FIRED, SKIPPED, CAUGHT_UP})
+CONSUMER_STATUSES = frozenset({CONSUMER_STARTED, CONSUMER_STOPPED, RELOAD_APPLIED, RELOAD_REJECTED})
+STATUSES = RUN_STATUSES | SCHEDULE_STATUSES | CONSUMER_STATUSES | {ACTION}
+
+# The keys every event object has (None where they do not apply), in this order.
+FIELDS = (
+    "status",
+    "ts",
+    "instance",
+    "id",
+    "task",
+    "schedule",
+    "tick",
+    "retries",
+    "retry_delay",
+    "execute_time",
+    "error",
+    "traceback",
+    "duration",
+    "consumer",
+    "host",
+    "pid",
+    "generation",
+)
+
+
+@dataclass(slots=True)
+class Event:
+    """One event. ``ts`` is epoch seconds (UTC in JSON); ``data`` holds the status's own fields.
+
+    ``data`` keys per status: retrying ``attempt``, ``delay``; dead-lettered ``reason``;
+    recovered ``dead_consumer``, ``count``; fired ``lag``; skipped ``reason``; caught-up
+    ``missed``; reload-rejected ``errors``; action ``action``, ``by``; any run event
+    ``args``, ``kwargs`` with ``events.capture_args: true``.
+    """
+
+    status: str
+    ts: float
+    instance: str | None = None
+    id: str | None = None
+    task: str | None = None
+    schedule: str | None = None
+    tick: str | None = None
+    retries: int | None = None
+    retry_delay: float | None = None
+    execute_time: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+    duration: float | None = None
+    consumer: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    generation: int | None = None
+    data: Mapping[str, Any] | None = field(default=None)
+
+    @property
+    def time(self) -> datetime:
+        """``ts`` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.ts, UTC)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The event's JSON object: :data:`FIELDS`, then the status's own fields."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
+        out["ts"] = utc_iso(self.ts)
+        if self.data:
+            for key, value in self.data.items():
+                out.setdefault(key, value)
+        return out
+
+    def to_json(self) -> str:
+        """One line of JSON (no newline inside)."""
+        return json.dumps(self.as_dict(), default=repr, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Event:
+        """The event of a JSON object made by :meth:`as_dict` (unknown keys go to ``data``)."""
+        known: dict[str, Any] = {name: values.get(name) for name in FIELDS}
+        known["ts"] = parse_ts(known["ts"])
+        extra = {k: v for k, v in values.items() if k not in _FIELD_SET}
+        return cls(data=extra or None, **known)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Event:
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ValueError("an event is a JSON object")
+        return cls.from_dict(values)
+
+
+_FIELD_SET = frozenset(FIELDS)
+
+
+def utc_iso(ts: float) -> str:
+    """``2026-11-30T06:15:04.123456Z``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: Any) -> float:
+    """Epoch seconds of an ISO-8601 string (or a number)."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    raise ValueError(f"not a timestamp: {value!r}")
