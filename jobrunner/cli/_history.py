@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     histories = histories_of(config.instances, storages, args.instance)
     found: list[Event] = []
     for name, history in histories.items():
-        found.extend(guarded(config.instances[name], lambda h=history: query_all({"": h}, query)))
+        found.extend(guarded(config.instances[name], partial(history.query, query)))
     found = sorted(found, key=lambda e: e.ts, reverse=True)[: args.limit]
     if args.format == "json":
         print(json.dumps({"events": [_with_attempt(config, e) for e in found]}, indent=2))
