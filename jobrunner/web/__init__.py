@@ -1,6 +1,3 @@
-<<<<<<< HEAD
-"""The HTTP side of jobrunner: the dashboard (``jobrunner.web.dashboard``)."""
-=======
 """The runner's HTTP endpoint (Starlette on uvicorn): ``/metrics``, ``/healthz``, ``/readyz``.
 
 Stable names for features that serve pages of their own (the dashboard):
@@ -40,4 +37,3 @@ __all__ = [
     "runner_routes",
     "token_matches",
 ]
->>>>>>> i13-metrics
