@@ -23,6 +23,10 @@ _HINT_TOKEN = (
 )
 
 
+# http.dashboard as the schema allows it -> HttpConfig.dashboard.
+_DASHBOARD: dict[object, str] = {True: "on", False: "off", "read-only": "read-only"}
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT`` as ``(host, port)``; an empty host is 127.0.0.1. Raises ``ValueError``."""
     host, sep, port_text = text.strip().rpartition(":")
@@ -86,6 +90,7 @@ def resolve_http(doc: Document, issues: list[Issue]) -> HttpConfig | None:
         token=raw.get("token") or None,
         public=bool(raw.get("public", False)),
         location=Location(doc.file, line, column),
+        dashboard=_DASHBOARD.get(raw.get("dashboard", True), "on"),
     )
     problem = exposure_problem(http)
     if problem is not None:

@@ -153,6 +153,7 @@ class HttpConfig:
     token: str | None = None
     public: bool = False
     location: Location | None = None
+    dashboard: str = "on"  # "on", "off" or "read-only" (jobrunner/web/dashboard)
 
     def __repr__(self) -> str:
         # Never let the token reach a log line through a repr.

@@ -48,7 +48,16 @@ class Endpoint:
             extras={"health": self.health, "metrics": self.metrics},
         )
         routes = runner_routes(self.context, self.health, self.metrics)
-        self.server = HttpServer(make_app(self.context, routes), host, port)
+        checks = []
+        # The dashboard (docs/dashboard.md) shares the address and the token.
+        from jobrunner.web.dashboard import dashboard_routes, owns, runner_dashboard
+
+        self.dashboard = runner_dashboard(runner, http, host)
+        if self.dashboard is not None:
+            routes = [*routes, *dashboard_routes(self.dashboard)]
+            checks.append(owns)
+        app = make_app(self.context, routes, credential_checks=checks)
+        self.server = HttpServer(app, host, port)
 
     def bind(self) -> None:
         self.server.bind()
@@ -61,6 +70,12 @@ class Endpoint:
             self.server.url,
             ", token required" if self.http.token else "",
         )
+        if self.dashboard is not None:
+            log.info(
+                "dashboard on %s/%s",
+                self.server.url,
+                " (read-only)" if self.dashboard.read_only else "",
+            )
 
     def stop(self) -> None:
         self.health.stop()

@@ -1,7 +1,10 @@
 """The web dashboard: pages, actions and live updates over a :class:`Dashboard`.
 
-:func:`routes` gives the Starlette routes to mount on an HTTP server;
-:func:`create_app` wraps them in an application of their own.
+:func:`dashboard_routes` gives its Starlette routes, which the runner's endpoint
+(``jobrunner.web``) serves beside ``/metrics``; :func:`runner_dashboard` builds the
+:class:`Dashboard` of ``jobrunner run``, ``jobrunner dashboard`` one of its own.
+The dashboard checks the token itself on its paths (:func:`owns`), so that a
+browser without it is sent to the login form instead of getting a bare 401.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -21,8 +23,29 @@ from jobrunner.web.dashboard import _actions, _auth, _routes
 from jobrunner.web.dashboard._context import Dashboard, FileStatus, Rejected, Status
 from jobrunner.web.dashboard._live import Live
 from jobrunner.web.dashboard._render import render
+from jobrunner.web.dashboard._runner import runner_dashboard
 
-__all__ = ["Dashboard", "FileStatus", "Rejected", "Status", "create_app", "routes"]
+__all__ = [
+    "Dashboard",
+    "FileStatus",
+    "Rejected",
+    "Status",
+    "dashboard_routes",
+    "owns",
+    "runner_dashboard",
+]
+
+#: First path segments the dashboard serves (and guards with the token itself).
+_PATHS = frozenset(
+    {"runs", "schedules", "queue", "dead-letters", "config", "events", "login", "static", "tasks"}
+)
+
+
+def owns(request: Request) -> bool:
+    """Whether ``request`` is for the dashboard, which checks the token itself."""
+    path = request.url.path
+    return path == "/" or path.split("/", 2)[1] in _PATHS
+
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -57,7 +80,7 @@ def _page(dash: Dashboard, view: Callable[[Request, Dashboard], Response]) -> Ha
     return _guard(dash, handler, page=True)
 
 
-def routes(dash: Dashboard) -> list[BaseRoute]:
+def dashboard_routes(dash: Dashboard) -> list[BaseRoute]:
     """Every route of the dashboard over ``dash``, to mount at the server's root."""
     live = Live(dash)
 
@@ -164,8 +187,3 @@ async def _login(request: Request, dash: Dashboard) -> Response:
     if not dash.token:
         return RedirectResponse(f"{root}/", 303)
     return render(request, dash, "login.html", next=target, failed=False)
-
-
-def create_app(dash: Dashboard) -> Starlette:
-    """A Starlette application serving only the dashboard."""
-    return Starlette(routes=routes(dash))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jobrunner import events
 from jobrunner.delivery import short_task_name
 from jobrunner.scheduling._state import ScheduleState
 from jobrunner.web.dashboard import _auth, _csrf, _data
@@ -72,15 +73,17 @@ def _refuse(request: Request, dash: Dashboard, message: str) -> Response:
     )
 
 
-def _record(dash: Dashboard, action: str, by: str, **details: Any) -> None:
+def _record(action: str, by: str, *, instance: str, **fields: Any) -> None:
+    """Log the action and write it to the event stream (``action`` events, who in ``by``)."""
+    data = {"action": action, "by": by, **fields.pop("data", {})}
     log.info(
-        "dashboard: %s %s by %s",
+        "dashboard: %s by %s (instance %s%s)",
         action,
-        " ".join(f"{k}={v}" for k, v in details.items()),
         by,
+        instance,
+        "".join(f", {k} {v}" for k, v in fields.items() if v is not None),
     )
-    if dash.record is not None:
-        dash.record(action=action, by=by, **details)
+    events.emit(events.ACTION, instance=instance, data=data, **fields)
 
 
 def _schedule_state(dash: Dashboard, name: str) -> tuple[Any, ScheduleState]:
@@ -94,25 +97,25 @@ def _schedule_state(dash: Dashboard, name: str) -> tuple[Any, ScheduleState]:
 
 
 def pause(dash: Dashboard, name: str, by: str) -> str:
-    _, state = _schedule_state(dash, name)
+    instance, state = _schedule_state(dash, name)
     done = state.pause(name, by=by)
-    _record(dash, "pause", by, schedule=name, changed=done)
+    _record("pause", by, instance=instance.name, schedule=name, data={"changed": done})
     return f"Paused {name}." if done else f"{name} was already paused."
 
 
 def resume(dash: Dashboard, name: str, by: str) -> str:
-    _, state = _schedule_state(dash, name)
+    instance, state = _schedule_state(dash, name)
     done = state.resume(name)
-    _record(dash, "resume", by, schedule=name, changed=done)
+    _record("resume", by, instance=instance.name, schedule=name, data={"changed": done})
     return f"Resumed {name}." if done else f"{name} was not paused."
 
 
 def trigger(dash: Dashboard, name: str, by: str) -> str:
     """Enqueue one run of schedule ``name`` now (outside its cron; no tick is claimed)."""
-    _schedule_state(dash, name)
+    instance, _ = _schedule_state(dash, name)
     result = dash.app().schedules[name]()
     task_id = getattr(result, "id", None) or "?"
-    _record(dash, "trigger", by, schedule=name, id=task_id)
+    _record("trigger", by, instance=instance.name, schedule=name, id=task_id)
     return f"Enqueued a run of {name} (task {task_id})."
 
 
@@ -124,7 +127,8 @@ def revoke_task(dash: Dashboard, name: str, by: str, restore: bool) -> str:
         wrapper.restore()
     else:
         wrapper.revoke()
-    _record(dash, "restore" if restore else "revoke", by, task=name)
+    instance = dash.config.tasks[name].instance
+    _record("restore" if restore else "revoke", by, instance=instance, task=name)
     return f"{'Restored' if restore else 'Revoked'} task {name}."
 
 
@@ -136,7 +140,7 @@ def revoke_run(dash: Dashboard, instance: str, task_id: str, by: str, restore: b
         app_huey.restore_by_id(task_id)
     else:
         app_huey.revoke_by_id(task_id)
-    _record(dash, "restore" if restore else "revoke", by, instance=instance, id=task_id)
+    _record("restore" if restore else "revoke", by, instance=instance, id=task_id)
     return f"{'Restored' if restore else 'Revoked'} run {task_id}."
 
 
@@ -145,13 +149,19 @@ def requeue(dash: Dashboard, instance: str, letter: int, by: str) -> str:
     found = store.requeue(letter)
     if found is None:
         raise Refused(f"Dead letter {letter} of instance {instance} is gone.")
-    _record(dash, "requeue", by, instance=instance, dead_letter=letter)
+    _record(
+        "requeue",
+        by,
+        instance=instance,
+        task=short_task_name(found.task),
+        data={"dead_letter": letter},
+    )
     return f"Requeued dead letter {letter} (task {short_task_name(found.task)})."
 
 
 def purge(dash: Dashboard, instance: str, by: str) -> str:
     count = _store(dash, instance).purge()
-    _record(dash, "purge", by, instance=instance, count=count)
+    _record("purge", by, instance=instance, data={"count": count})
     return f"Purged {count} dead letter{'' if count == 1 else 's'} of {instance}."
 
 

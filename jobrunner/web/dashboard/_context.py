@@ -50,8 +50,6 @@ class FileStatus:
     rejected: Rejected | None = None
 
 
-#: ``history(task=, schedule=, outcome=, since=, limit=)``: run records, newest first.
-History = Callable[..., Sequence[Mapping[str, Any]]]
 #: ``subscribe(callback) -> unsubscribe``: ``callback()`` runs when something changed.
 Subscribe = Callable[[Callable[[], None]], Callable[[], None]]
 
@@ -62,8 +60,8 @@ class Dashboard:
 
     ``app`` returns the current :class:`App` (a reload replaces its config and huey
     objects). ``read_only`` turns every action off; ``token`` (the ``http.token``)
-    guards every page when set; ``history`` and ``subscribe`` come from the event
-    history and hub when there are any.
+    guards every page when set; ``subscribe`` (the process's event hub inside
+    ``jobrunner run``) wakes the live updates at once instead of at the next poll.
     """
 
     app: Callable[[], App]
@@ -71,12 +69,9 @@ class Dashboard:
     read_only: bool = False
     token: str | None = None
     status: Status = field(default_factory=FileStatus)
-    history: History | None = None
     subscribe: Subscribe | None = None
     #: Signs the CSRF and login cookies; new per server start, so they end with it.
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    #: Called with each action done (``action``, ``by``, details) to record it as an event.
-    record: Callable[..., None] | None = None
     #: Seconds between two looks at the storages for changes while pages are open.
     poll_interval: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)

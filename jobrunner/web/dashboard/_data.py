@@ -1,44 +1,42 @@
 """What each page shows, read from the configuration and the instances' storages.
 
-Nothing here is computed twice: next runs come from ``scheduling._plan`` (what
-``jobrunner plan`` prints), pause flags from ``scheduling._state``, in-flight
-counts and dead letters from the delivery stores, runs from the event history.
-A storage that cannot be reached makes its instance show the error (masked), not
-the page fail.
+Nothing here is computed twice: instance counts, in-flight leases, live consumers and
+each schedule's last fire and outcome come from the status snapshot
+(``jobrunner.status``, what ``jobrunner status`` prints), next runs from
+``scheduling._plan`` (``jobrunner plan``), runs from the event history
+(``app.history``), dead letters from the delivery stores. A storage that cannot
+be reached makes its instance show the error (masked), not the page fail.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 import huey
 
-from jobrunner.config.model import InstanceConfig, ScheduleConfig
-from jobrunner.delivery import DeadLetter, open_message, secrets_of, short_task_name, store_for
+from jobrunner.config.model import Config, InstanceConfig, ScheduleConfig
+from jobrunner.delivery import DeadLetter, open_message, secrets_of, store_for
 from jobrunner.delivery._store import Store
+from jobrunner.errors import JobRunnerError
+from jobrunner.events import OUTCOMES, Event, History, history_for
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import planned_runs
-from jobrunner.scheduling._state import ScheduleState
+from jobrunner.status import InstanceStatus, ScheduleStatus
+from jobrunner.status._snapshot import _instance, _schedule
 from jobrunner.web.dashboard._context import Dashboard
 
 T = TypeVar("T")
 
 #: Rows listed per page (queue, schedules, runs); more are reached with ``?page=``.
 PAGE_SIZE = 100
-
-
-@dataclass
-class Consumer:
-    id: str
-    host: str
-    pid: str
-    in_flight: int
+#: Runs read for the overview's chart: a busier hour is drawn from its latest runs.
+CHART_LIMIT = 10_000
 
 
 @dataclass
@@ -46,11 +44,7 @@ class InstanceView:
     name: str
     backend: str
     target: str
-    pending: int | None = None
-    scheduled: int | None = None
-    in_flight: int | None = None
-    dead_letters: int | None = None
-    consumers: list[Consumer] = field(default_factory=list)
+    status: InstanceStatus | None = None
     error: str | None = None
 
 
@@ -73,8 +67,7 @@ class ScheduleView:
     timezone: str
     enabled: bool
     next_runs: list[datetime]
-    paused: str | None
-    last_tick: datetime | None
+    status: ScheduleStatus | None = None
     error: str | None = None
 
 
@@ -82,6 +75,8 @@ def guarded(instance: InstanceConfig, action: Callable[[], T]) -> tuple[T | None
     """``action()``, or None and the reason when the storage fails (secrets masked)."""
     try:
         return action(), None
+    except JobRunnerError as exc:  # the snapshot's StorageError, already masked
+        return None, str(exc)
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         for secret in secrets_of(instance):
@@ -98,48 +93,41 @@ def store(app_huey: huey.Huey) -> Store | None:
     return store_for(app_huey.storage)
 
 
-def consumer_parts(consumer: str) -> tuple[str, str]:
-    """``host:pid:random`` (``delivery.new_consumer_id``) -> host and pid."""
-    parts = consumer.rsplit(":", 2)
-    return (parts[0], parts[1]) if len(parts) == 3 else (consumer, "?")
+def history(app_huey: huey.Huey) -> History | None:
+    """The instance's event history, if a runner ever wrote one."""
+    found = history_for(app_huey.storage)
+    return found if found is not None and found.exists() else None
+
+
+def _each(dash: Dashboard) -> list[tuple[str, InstanceConfig, huey.Huey]]:
+    hueys = dash.hueys()
+    return [
+        (name, instance, hueys[name])
+        for name, instance in dash.config.instances.items()
+        if name in hueys and shared(instance)
+    ]
 
 
 def instances(dash: Dashboard) -> list[InstanceView]:
-    """Every instance with its counts and consumers (what the overview shows)."""
-    config = dash.config
-    hueys = dash.hueys()
+    """Every instance with its counts, in-flight leases and consumers (the overview)."""
+    now = datetime.now(UTC)
     views = []
-    for name, instance in config.instances.items():
+    for name, instance, app_huey in _each(dash):
         view = InstanceView(name, instance.backend, safe_target(instance))
-        app_huey = hueys.get(name)
-        if app_huey is not None and shared(instance):
-            _, view.error = guarded(instance, partial(_count, app_huey, view))
+        view.status, view.error = guarded(instance, partial(_status, instance, app_huey, now))
         views.append(view)
     return views
 
 
-def _count(app_huey: huey.Huey, view: InstanceView) -> None:
-    storage = app_huey.storage
-    view.pending = int(storage.queue_size())
-    view.scheduled = int(storage.schedule_size())
-    found = store(app_huey)
-    if found is not None:
-        found.setup()
-        flight = found.in_flight()
-        view.in_flight = sum(flight.values())
-        view.dead_letters = len(found.dead_letters())
-        view.consumers = [Consumer(c, *consumer_parts(c), n) for c, n in sorted(flight.items())]
+def _status(instance: InstanceConfig, app_huey: huey.Huey, now: datetime) -> InstanceStatus:
+    return _instance(instance, app_huey, history(app_huey), now)
 
 
 def queue(dash: Dashboard, page: int = 0) -> tuple[list[QueuedTask], dict[str, str]]:
     """Pending then scheduled (eta) tasks of every instance, and the instances in error."""
     rows: list[QueuedTask] = []
     errors: dict[str, str] = {}
-    hueys = dash.hueys()
-    for name, instance in dash.config.instances.items():
-        app_huey = hueys.get(name)
-        if app_huey is None or not shared(instance):
-            continue
+    for name, instance, app_huey in _each(dash):
         found, error = guarded(instance, partial(_queued, app_huey, name, page))
         if error:
             errors[name] = error
@@ -156,39 +144,43 @@ def _queued(app_huey: huey.Huey, instance: str, page: int) -> list[QueuedTask]:
         opened = open_message(app_huey, data)
         task = opened.task
         if task is None:
-            rows.append(QueuedTask(instance, "?", short_task_name(opened.name), None, False))
+            rows.append(QueuedTask(instance, "?", key(opened.name), None, False))
             continue
         eta = task.eta.replace(tzinfo=UTC) if task.eta is not None else None
         revoked = bool(app_huey.is_revoked(task, peek=True))
-        rows.append(QueuedTask(instance, task.id, _key(task.name), eta, revoked))
+        rows.append(QueuedTask(instance, task.id, key(task.name), eta, revoked))
     return rows
 
 
-def _key(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
+def key(name: str | None) -> str:
+    """``jobrunner.tasks.send_report`` -> ``send_report`` (the YAML key); ``-`` when unknown."""
+    return name.rsplit(".", 1)[-1] if name else "-"
 
 
 def schedules(
     dash: Dashboard, now: datetime, page: int = 0, only: str | None = None
 ) -> list[ScheduleView]:
-    """Each schedule (a page of them, or ``only``) with next runs, pause and last tick."""
+    """Each schedule (a page of them, or ``only``) with next runs, pause, last fire."""
     config = dash.config
     chosen = [s for s in config.schedules.values() if only is None or s.name == only]
     chosen = chosen[PAGE_SIZE * page : PAGE_SIZE * (page + 1)]
     hueys = dash.hueys()
+    histories: dict[str, History | None] = {}
     views = []
     for schedule in chosen:
         instance = config.instances[schedule.instance]
-        view = _schedule(schedule, now, 5 if only else 3)
+        view = _schedule_view(schedule, now, 5 if only else 3)
         app_huey = hueys.get(schedule.instance)
         if app_huey is not None and shared(instance):
-            state = ScheduleState(app_huey.storage)
-            _, view.error = guarded(instance, partial(_state, state, view))
+            if instance.name not in histories:
+                histories[instance.name], _ = guarded(instance, partial(history, app_huey))
+            look = partial(_schedule, instance, schedule, app_huey, histories[instance.name], now)
+            view.status, view.error = guarded(instance, look)
         views.append(view)
     return views
 
 
-def _schedule(schedule: ScheduleConfig, now: datetime, count: int) -> ScheduleView:
+def _schedule_view(schedule: ScheduleConfig, now: datetime, count: int) -> ScheduleView:
     return ScheduleView(
         name=schedule.name,
         instance=schedule.instance,
@@ -198,27 +190,14 @@ def _schedule(schedule: ScheduleConfig, now: datetime, count: int) -> ScheduleVi
         timezone=schedule.timezone,
         enabled=schedule.enabled,
         next_runs=[run.local for run in planned_runs(schedule, now, count)],
-        paused=None,
-        last_tick=None,
     )
-
-
-def _state(state: ScheduleState, view: ScheduleView) -> None:
-    pause = state.paused(view.name)
-    if pause is not None:
-        view.paused = f"since {pause.since:%Y-%m-%d %H:%M}Z by {pause.by}"
-    view.last_tick = state.last_tick(view.name)
 
 
 def dead_letters(dash: Dashboard) -> tuple[list[tuple[str, DeadLetter]], dict[str, str]]:
     """Every dead letter with its instance, newest first, and the instances in error."""
     found: list[tuple[str, DeadLetter]] = []
     errors: dict[str, str] = {}
-    hueys = dash.hueys()
-    for name, instance in dash.config.instances.items():
-        app_huey = hueys.get(name)
-        if app_huey is None or not shared(instance):
-            continue
+    for name, instance, app_huey in _each(dash):
         kept = store(app_huey)
         if kept is None:
             continue
@@ -235,28 +214,50 @@ def _letters(kept: Store) -> list[DeadLetter]:
     return kept.dead_letters()
 
 
-def runs(dash: Dashboard, **filters: Any) -> list[dict[str, Any]] | None:
-    """Run records from the event history, newest first; None when nothing records them."""
-    if dash.history is None:
+def records_runs(config: Config) -> bool:
+    """Whether any instance keeps a history of its runs (``events: {history: true}``)."""
+    return any(i.events.history for i in config.instances.values() if shared(i))
+
+
+def runs(
+    dash: Dashboard, *, limit: int = PAGE_SIZE, **filters: Any
+) -> tuple[list[Event] | None, str | None]:
+    """How runs ended (newest first), or None when nothing records them; and an error."""
+    app = dash.app()
+    if not records_runs(app.config):
+        return None, None
+    status = filters.pop("status", None) or OUTCOMES
+    try:
+        return app.history(status=status, limit=limit, **filters), None
+    except JobRunnerError as exc:
+        return [], str(exc)
+
+
+def attempts(config: Config, event: Event) -> int | None:
+    """Which attempt of its run ``event`` ended: the task's retries less those left, plus one."""
+    if event.retries is None:
         return None
-    return [dict(r) for r in dash.history(limit=PAGE_SIZE, **filters)]
+    defined: Any = config.schedules.get(event.schedule or "") or config.tasks.get(event.task or "")
+    if defined is None:
+        return None
+    return max(int(defined.options.retries) - event.retries, 0) + 1
 
 
-def per_minute(records: list[dict[str, Any]], now: float | None = None) -> list[tuple[int, int]]:
+def per_minute(events: list[Event], now: float | None = None) -> list[tuple[int, int]]:
     """(runs, failures) per minute over the last hour, oldest first (the overview's chart)."""
     now = time.time() if now is None else now
     buckets = [[0, 0] for _ in range(60)]
-    for record in records:
-        age = now - float(record.get("ts") or 0)
+    for event in events:
+        age = now - event.ts
         if 0 <= age < 3600:
             bucket = buckets[59 - int(age // 60)]
             bucket[0] += 1
-            if record.get("status") not in ("complete", None):
+            if event.status != "complete":
                 bucket[1] += 1
     return [(a, b) for a, b in buckets]
 
 
-def mask_all(config: Any, lines: list[str]) -> list[str]:
+def mask_all(config: Config, lines: list[str]) -> list[str]:
     """``lines`` with every secret of every instance replaced by ``***``."""
     found = sorted(
         {s for i in config.instances.values() for s in secrets_of(i)}, key=len, reverse=True

@@ -105,9 +105,19 @@ def fingerprint(dash: Dashboard) -> tuple[Any, ...]:
     """What, if it differs, means pages may show something new."""
     parts: list[Any] = [dash.status.generation]
     for view in _data.instances(dash):
-        consumers = tuple((c.id, c.in_flight) for c in view.consumers)
-        parts.append((view.pending, view.scheduled, view.dead_letters, consumers, view.error))
-    if dash.history is not None:
-        newest = list(dash.history(limit=1))
-        parts.append(tuple(sorted(newest[0].items())) if newest else None)
+        status = view.status
+        if status is None:
+            parts.append(view.error)
+            continue
+        last = status.last_event
+        parts.append(
+            (
+                status.queue_depth,
+                status.scheduled,
+                status.in_flight,
+                status.dead_letters,
+                tuple((c.id, c.live) for c in status.consumers),
+                None if last is None else (last.ts, last.status, last.id),
+            )
+        )
     return tuple(parts)

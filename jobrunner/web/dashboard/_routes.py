@@ -15,7 +15,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jobrunner import events
 from jobrunner.delivery import short_task_name
+from jobrunner.events import Event
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._plan import now_utc
 from jobrunner.web.dashboard import _data
@@ -23,7 +25,7 @@ from jobrunner.web.dashboard._context import Dashboard, problems
 from jobrunner.web.dashboard._render import render
 
 #: Outcomes the runs page filters by (``jobrunner.events`` statuses that end a run).
-OUTCOMES = ("complete", "error", "retrying", "revoked", "expired", "timeout", "dead-lettered")
+OUTCOMES = tuple(sorted(events.OUTCOMES))
 PERIODS = (("", "any time"), ("3600", "last hour"), ("86400", "last day"), ("604800", "last week"))
 
 
@@ -35,12 +37,8 @@ def _page_no(request: Request) -> int:
 
 
 def overview(request: Request, dash: Dashboard) -> Response:
-    chart: list[tuple[int, int]] | None = None
-    latest: list[dict[str, Any]] | None = None
-    if dash.history is not None:
-        hour = [dict(r) for r in dash.history(since=time.time() - 3600, limit=100_000)]
-        chart = _data.per_minute(hour)
-        latest = hour[:10]
+    hour, error = _data.runs(dash, since=time.time() - 3600, limit=_data.CHART_LIMIT)
+    chart = _data.per_minute(hour) if hour is not None else None
     peak = max((runs for runs, _ in chart or []), default=0) or 1
     return render(
         request,
@@ -51,22 +49,36 @@ def overview(request: Request, dash: Dashboard) -> Response:
         peak=peak,
         total=sum(r for r, _ in chart or []),
         failed=sum(f for _, f in chart or []),
-        runs=latest,
+        runs=_rows(dash, (hour or [])[:10]),
+        runs_error=error,
     )
+
+
+def _rows(dash: Dashboard, events: list[Event]) -> list[dict[str, Any]]:
+    config = dash.config
+    return [{"e": e, "attempt": _data.attempts(config, e)} for e in events]
 
 
 def runs(request: Request, dash: Dashboard) -> Response:
     params = request.query_params
     filters = {k: params.get(k, "") for k in ("task", "schedule", "outcome", "since")}
-    query: dict[str, Any] = {k: v for k, v in filters.items() if v and k != "since"}
+    query: dict[str, Any] = {}
+    if filters["task"]:
+        query["task"] = filters["task"]
+    if filters["schedule"]:
+        query["schedule"] = filters["schedule"]
+    if filters["outcome"] in OUTCOMES:
+        query["status"] = filters["outcome"]
     if filters["since"].isdigit():
         query["since"] = time.time() - int(filters["since"])
+    found, error = _data.runs(dash, **query)
     config = dash.config
     return render(
         request,
         dash,
         "runs.html",
-        runs=_data.runs(dash, **query),
+        runs=None if found is None else _rows(dash, found),
+        runs_error=error,
         filters=filters,
         tasks=sorted(config.tasks),
         schedule_names=sorted(config.schedules),
@@ -94,12 +106,14 @@ def schedule(request: Request, dash: Dashboard) -> Response:
     found = _data.schedules(dash, now_utc(), only=name)
     if not found:
         return not_found(request, dash, f"There is no schedule {name!r} in the configuration.")
+    runs, error = _data.runs(dash, schedule=name, limit=20)
     return render(
         request,
         dash,
         "schedule.html",
         s=found[0],
-        runs=_data.runs(dash, schedule=name),
+        runs=None if runs is None else _rows(dash, runs),
+        runs_error=error,
     )
 
 
@@ -120,9 +134,10 @@ def queue(request: Request, dash: Dashboard) -> Response:
             }
         )
     in_flight = [
-        {"instance": i.name, "consumer": c.id, "count": c.in_flight, "lease": None}
+        {"instance": i.name, "consumer": f.consumer, "count": f.count, "lease": f.lease_expires}
         for i in _data.instances(dash)
-        for c in i.consumers
+        if i.status is not None
+        for f in i.status.in_flight
     ]
     return render(
         request,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,13 @@ from starlette.testclient import TestClient
 
 import jobrunner
 from jobrunner.delivery import store_for
-from jobrunner.web.dashboard import Dashboard, create_app
+from jobrunner.web import WebContext, make_app
+from jobrunner.web.dashboard import Dashboard, dashboard_routes, owns
 
 CONFIG = """
 version: 1
 instances:
-  default: {backend: sqlite, filename: jobs.db}
+  default: {backend: sqlite, filename: jobs.db, events: {history: true}}
 tasks:
   add: {function: sample_tasks:add}
   record: {function: sample_tasks:record, retries: 0}
@@ -31,9 +31,12 @@ _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 def make_client(config: Path, **options: Any) -> tuple[TestClient, jobrunner.App, Dashboard]:
+    """A dashboard served as ``jobrunner dashboard`` serves it (the endpoint's app factory)."""
     app = jobrunner.load(config)
     dash = Dashboard(app=lambda: app, **options)
-    return TestClient(create_app(dash)), app, dash
+    context = WebContext(get_app=lambda: app, token=dash.token)
+    web = make_app(context, dashboard_routes(dash), credential_checks=[owns])
+    return TestClient(web), app, dash
 
 
 def csrf_of(client: TestClient, path: str = "/schedules") -> str:
@@ -59,6 +62,3 @@ def post(client: TestClient, path: str, token: str | None, **fields: str) -> Any
     if token is not None:
         data["csrf"] = token
     return client.post(path, data=data, follow_redirects=False)
-
-
-Check = Callable[[], Any]

@@ -6,6 +6,7 @@ The actions go through the real stores and huey: a pause is read back with
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from jobrunner.delivery import store_for
+from jobrunner.events import Event, history_for
 from jobrunner.scheduling._state import ScheduleState
 from tests.web.dashboard.support import CONFIG, bury, csrf_of, make_client, post
 
@@ -241,24 +243,17 @@ def test_token_guards_pages_events_and_actions(config: Path) -> None:
 SCRIPT = "<script>alert('x')</script>"
 
 
-def test_attacker_text_is_escaped(config: Path) -> None:
-    def history(**filters: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "status": "error",
-                "ts": 1.0e9,
-                "id": "r1",
-                "task": "add",
-                "error": f"RuntimeError: {SCRIPT}",
-                "traceback": f"Traceback ...\nRuntimeError: {SCRIPT}",
-            }
-        ]
-
-    client, app, _ = make_client(config, history=history)
-    with client:
-        bury(app.huey(), b"x", f"jobrunner.tasks.{SCRIPT}", f"unknown task {SCRIPT}")
-        for path in ("/runs", "/dead-letters", "/?notice=" + SCRIPT):
-            page = client.get(path).text
-            assert SCRIPT not in page, path
-            assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page, path
-    app.close()
+def test_attacker_text_is_escaped(site: Any) -> None:
+    client, app, _ = site
+    history = history_for(app.huey().storage)
+    assert history is not None
+    history.setup()
+    error = f"RuntimeError: {SCRIPT}"
+    failed = Event("error", time.time(), instance="default", id="r1", task="add", error=error)
+    failed.traceback = f"Traceback (most recent call last):\n{error}"
+    history.write([failed])
+    bury(app.huey(), b"x", f"jobrunner.tasks.{SCRIPT}", f"unknown task {SCRIPT}")
+    for path in ("/runs", "/", "/dead-letters", "/?notice=" + SCRIPT):
+        page = client.get(path).text
+        assert SCRIPT not in page, path
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page, path

@@ -1,0 +1,66 @@
+"""The dashboard inside ``jobrunner run``: its configuration follows reloads, its live
+updates follow the process's event hub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from jobrunner import events
+from jobrunner.config.model import HttpConfig
+from jobrunner.errors import Issue
+from jobrunner.web.dashboard._auth import is_loopback
+from jobrunner.web.dashboard._context import Dashboard, Rejected
+
+if TYPE_CHECKING:
+    from jobrunner.runtime import Runner
+
+
+class RunnerStatus:
+    """Generation, load time and last rejected reload of a runner, from its reload events."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.loaded_at = time.time()
+        self.rejected: Rejected | None = None
+        self.unsubscribe = events.subscribe(self._seen)
+
+    @property
+    def generation(self) -> int:
+        reloader = self.runner.reloader
+        return reloader.generation if reloader is not None else 1
+
+    def _seen(self, batch: Sequence[events.Event]) -> None:
+        for event in batch:
+            if event.status == events.RELOAD_APPLIED:
+                self.loaded_at = event.ts
+            elif event.status == events.RELOAD_REJECTED:
+                self.rejected = Rejected(event.ts, _issues(event))
+
+
+def _issues(event: events.Event) -> tuple[Issue, ...]:
+    found = (event.data or {}).get("errors")
+    if isinstance(found, list) and found:
+        return tuple(Issue(**item) for item in found if isinstance(item, dict))
+    return (Issue(str(event.error or "reload rejected"), 0, 0, "", ""),)
+
+
+def runner_dashboard(runner: Runner, http: HttpConfig, host: str) -> Dashboard | None:
+    """The dashboard of ``runner``'s endpoint, or None when ``http.dashboard`` is false."""
+    if http.dashboard == "off":
+        return None
+    # Actions need a person behind them: anyone on the network is not one.
+    read_only = http.dashboard == "read-only" or (not is_loopback(host) and not http.token)
+
+    def subscribe(wake: Callable[[], None]) -> Callable[[], None]:
+        return events.subscribe(lambda batch: wake())
+
+    return Dashboard(
+        app=runner.app_or_fail,
+        mode="runner",
+        read_only=read_only,
+        token=http.token,
+        status=RunnerStatus(runner),
+        subscribe=subscribe,
+    )
