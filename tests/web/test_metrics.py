@@ -1,8 +1,8 @@
 """``/metrics`` of a real ``jobrunner run``: the counts equal what ran, on every backend.
 
 The scrape is parsed with ``prometheus_client.parser`` (the format Prometheus reads), and
-the runner uses process workers: their runs happen in child processes, and their events
-must reach the parent's endpoint.
+the runner uses process workers on each backend (their runs happen in child processes, and
+their events must reach the parent's endpoint), and thread and greenlet workers on SQLite.
 """
 
 from __future__ import annotations
@@ -55,9 +55,19 @@ def runs(samples: Samples) -> dict[tuple[str, str], float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", "redis", "postgres"])
-def test_counts_of_50_runs_on_4_process_workers(
+@pytest.mark.parametrize(
+    ("backend", "worker_type"),
+    [
+        ("sqlite", "process"),
+        ("redis", "process"),
+        ("postgres", "process"),
+        ("sqlite", "thread"),
+        ("sqlite", "greenlet"),
+    ],
+)
+def test_counts_of_50_runs_on_4_workers(
     backend: str,
+    worker_type: str,
     write_config: Callable[..., Path],
     project: Path,
     request: pytest.FixtureRequest,
@@ -71,7 +81,7 @@ http: {{listen: "127.0.0.1:0"}}
 instances:
   main:
     {lines}
-    consumer: {{workers: 4, worker_type: process}}
+    consumer: {{workers: 4, worker_type: {worker_type}}}
 tasks:
   add: {{function: sample_tasks:add}}
   fail: {{function: sample_tasks:fail}}
