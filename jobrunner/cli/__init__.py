@@ -16,6 +16,7 @@ from jobrunner.cli import (
     _dashboard,
     _deadletters,
     _events,
+    _health,
     _history,
     _list,
     _pause,
@@ -35,6 +36,7 @@ EXIT_INTERRUPTED = 130
 # Each command module has add_parser(subparsers) and sets `handler` on its parser.
 _COMMANDS: tuple[Any, ...] = (_validate, _run, _deadletters, _plan, _list, _pause)
 _COMMANDS += (_events, _history, _status)
+_COMMANDS += (_health,)
 _COMMANDS += (_dashboard,)
 
 

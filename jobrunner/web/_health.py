@@ -6,9 +6,9 @@ the process is the cure.
 
 Readiness (``/readyz``), per running instance NAME:
 
-- ``storage:NAME``: the storage answered a probe within :attr:`Health.storage_window`
+- ``storage:NAME``: the latest storage probe answered, within :attr:`Health.storage_window`
   seconds. A prober thread asks every :attr:`Health.probe_interval` seconds; a probe that
-  hangs fails the check as surely as one that raises.
+  raises fails the check at once, one that hangs once the window has passed.
 - ``scheduler:NAME`` (where the instance fires schedules): the scheduler's loop ran within
   :attr:`Health.scheduler_window` seconds (two minutes) and its thread or process is alive.
 - ``workers:NAME``: every worker thread or process is alive.
@@ -89,15 +89,17 @@ class Health:
         return checks
 
     def _storage(self, name: str) -> Check:
-        answered = self._answered.get(name)
+        check = f"storage:{name}"
         failure = self._failure.get(name)
+        if failure is not None:  # the latest probe failed
+            return Check(check, False, f"does not answer ({failure})")
+        answered = self._answered.get(name)
         if answered is None:
-            return Check(f"storage:{name}", False, failure or "not probed yet")
+            return Check(check, False, "not probed yet")
         age = self.clock() - answered
         if age < self.storage_window:
-            return Check(f"storage:{name}", True, f"answered {age:.1f}s ago")
-        detail = f"no answer for {age:.1f}s" + (f" ({failure})" if failure else "")
-        return Check(f"storage:{name}", False, detail)
+            return Check(check, True, f"answered {age:.1f}s ago")
+        return Check(check, False, f"no answer for {age:.1f}s (the probe hangs)")
 
     def _scheduler(self, name: str, consumer: Any) -> Check:
         check = f"scheduler:{name}"

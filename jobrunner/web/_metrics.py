@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 
 import huey
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
     Info,
     disable_created_metrics,
-    generate_latest,
 )
+from prometheus_client.exposition import choose_encoder
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
     from jobrunner.runtime import Runner
 
 # The `_created` series double the output and no alerting rule needs them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Run outcomes counted by jobrunner_task_runs_total (the recovered ones have no task label:
 # a lease store knows how many tasks a dead consumer held, not which).
@@ -151,8 +150,10 @@ class Metrics:
             self.duration.labels(instance, task).observe(event.duration)
         self.busy.ended(instance, event.id)
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The body and content type for a scraper's ``Accept`` header (text or OpenMetrics)."""
+        encode, content_type = choose_encoder(accept)
+        return encode(self.registry), content_type
 
 
 def metrics_routes(metrics: Metrics) -> list[Route]:
@@ -160,7 +161,8 @@ def metrics_routes(metrics: Metrics) -> list[Route]:
 
     async def endpoint(request: Request) -> Response:
         # Off the event loop: a gauge refresh waits for the storage.
-        body = await run_in_threadpool(metrics.exposition)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        accept = request.headers.get("accept", "")
+        body, content_type = await run_in_threadpool(metrics.exposition, accept)
+        return Response(body, headers={"Content-Type": content_type})
 
     return [Route("/metrics", endpoint)]
