@@ -136,7 +136,7 @@ def test_a_process_workers_error_and_traceback_reach_the_history(
     error = errors[0]
     assert error.error == "RuntimeError: from a process worker"
     assert error.traceback is not None
-    assert 'in fail\n    raise RuntimeError(message)' in error.traceback
+    assert "in fail\n    raise RuntimeError(message)" in error.traceback
     # Emitted in the worker process, written by the runner's dispatcher.
     assert error.pid != runner.process.pid
     started = app.history(task="boom", status="started")

@@ -86,7 +86,8 @@ def test_subscriber_sees_every_step_of_a_flaky_run_and_a_fired_tick(
     assert all("Traceback (most recent call last)" in e["traceback"] for e in errors)
     assert [e["attempt"] for e in runs if e["status"] == "retrying"] == [1, 2]
     assert [e["retries"] for e in runs if e["status"] == "started"] == [2, 1, 0]
-    assert runs[-1]["duration"] is not None and runs[-1]["duration"] >= 0
+    assert runs[-1]["duration"] is not None
+    assert runs[-1]["duration"] >= 0
     assert "args" not in runs[0]  # capture_args is off
     tick = ticks[0]
     assert tick["schedule"] == "every_minute"
