@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from jobrunner.events._attach import ConsumerEvents, attach_producer, wire_instance
+from jobrunner.events._attach import ConsumerEvents, attach_producer, reset, wire_instance
 from jobrunner.events._emitter import Emitter, emit_for, tick_label
 from jobrunner.events._history import (
     CONSUMER_TTL,
@@ -113,6 +113,7 @@ __all__ = [
     "history_for",
     "hub",
     "subscribe",
+    "reset",
     "tick_label",
     "wire_instance",
 ]
