@@ -49,7 +49,7 @@ def overview(request: Request, dash: Dashboard) -> Response:
         peak=peak,
         total=sum(r for r, _ in chart or []),
         failed=sum(f for _, f in chart or []),
-        runs=_rows(dash, (hour or [])[:10]),
+        runs=_rows(dash, (hour or [])[:8]),
         runs_error=error,
     )
 
