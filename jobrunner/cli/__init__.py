@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 from jobrunner import __version__
-from jobrunner.cli import _deadletters, _list, _pause, _plan, _run, _validate
+from jobrunner.cli import _deadletters, _enqueue, _generate, _list, _pause, _plan, _run, _validate
 from jobrunner.errors import ConfigError, JobRunnerError
 
 EXIT_OK = 0
@@ -21,7 +21,7 @@ EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
 # Each command module has add_parser(subparsers) and sets `handler` on its parser.
-_COMMANDS = (_validate, _run, _deadletters, _plan, _list, _pause)
+_COMMANDS = (_validate, _run, _deadletters, _plan, _list, _pause, _generate, _enqueue)
 
 
 def build_parser() -> argparse.ArgumentParser:

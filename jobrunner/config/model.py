@@ -126,6 +126,13 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class HandlesConfig:
+    """``handles:``: where ``jobrunner generate`` writes the typed handles module."""
+
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated ``jobs.yaml``."""
 
@@ -135,6 +142,7 @@ class Config:
     schedules: Mapping[str, ScheduleConfig]
     defaults: TaskOptions = field(default_factory=TaskOptions)
     timezone: str = "UTC"
+    handles: HandlesConfig = field(default_factory=HandlesConfig)
 
     @property
     def folder(self) -> Path:
