@@ -1,6 +1,6 @@
 """``jobrunner enqueue FILE TASK [ARG...]`` and ``jobrunner trigger FILE SCHEDULE``.
 
-Both print the message's id; with ``--wait`` also the result, or the error (exit 1).
+Both print the message's id; ``enqueue --wait`` also the result, or the error (exit 1).
 """
 
 from __future__ import annotations
@@ -46,21 +46,22 @@ def add_parser(subparsers: Any) -> None:
         help="run a schedule's task now, once",
         description="Enqueue SCHEDULE's task now with its configured arguments, once. Its "
         "ticks are not touched: the next tick fires as it would have. Paused or disabled "
-        "schedules are triggered too.",
+        "schedules are triggered too. Prints the run's id (huey keeps no results of "
+        "periodic tasks: the runner's log shows the run).",
     )
     trigger_parser.add_argument("file", metavar="FILE", help="the jobs.yaml")
     trigger_parser.add_argument("schedule", metavar="SCHEDULE", help="a schedule name")
-    for parser, handler in ((enqueue, run_enqueue), (trigger_parser, run_trigger)):
-        parser.add_argument(
-            "--wait",
-            nargs="?",
-            const=DEFAULT_WAIT,
-            type=_duration,
-            metavar="SECONDS",
-            help=f"wait for the result (up to {DEFAULT_WAIT:.0f}s, or SECONDS) and print it; "
-            "exit 1 if the task failed or the time ran out",
-        )
-        parser.set_defaults(handler=handler)
+    enqueue.add_argument(
+        "--wait",
+        nargs="?",
+        const=DEFAULT_WAIT,
+        type=_duration,
+        metavar="SECONDS",
+        help=f"wait for the result (up to {DEFAULT_WAIT:.0f}s, or SECONDS) and print it; "
+        "exit 1 if the task failed or the time ran out",
+    )
+    enqueue.set_defaults(handler=run_enqueue)
+    trigger_parser.set_defaults(handler=run_trigger)
 
 
 def run_enqueue(args: argparse.Namespace) -> int:
@@ -69,7 +70,11 @@ def run_enqueue(args: argparse.Namespace) -> int:
     if task is None:
         raise UnknownNameError("task", args.task, app.config.tasks)
     values, kwargs = parse_args(args.args), parse_kwargs(args.kwargs)
-    _check_results(app, task.instance, args.wait)
+    if args.wait is not None and not app.config.instances[task.instance].results:
+        raise JobRunnerError(
+            f"--wait: instance {task.instance!r} stores no results (results: false), so there "
+            "is nothing to wait for; nothing was enqueued"
+        )
     note = check_arguments(task.name, task.function, values, kwargs)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -85,20 +90,12 @@ def run_trigger(args: argparse.Namespace) -> int:
     schedule = app.config.schedules.get(args.schedule)
     if schedule is None:
         raise UnknownNameError("schedule", args.schedule, app.config.schedules)
-    _check_results(app, schedule.instance, args.wait)
     try:
         sent = trigger(app, schedule.name)
     except Exception as exc:
         raise _unreachable(app, schedule.instance, exc) from exc
-    return _report(sent, args.wait, f"schedule {schedule.name}")
-
-
-def _check_results(app: App, instance: str, wait: float | None) -> None:
-    if wait is not None and not app.config.instances[instance].results:
-        raise JobRunnerError(
-            f"--wait: instance {instance!r} stores no results (results: false), so there is "
-            "nothing to wait for; nothing was enqueued"
-        )
+    print(sent.id)
+    return 0
 
 
 def _report(sent: Sent, wait: float | None, what: str) -> int:

@@ -244,12 +244,15 @@ class ScheduleHandle:
 
         return resume(self._binding.app, self.name)
 
-    def trigger(self) -> Result[Any] | None:
-        """Run the schedule's task now, once, with its configured arguments."""
+    def trigger(self) -> str:
+        """Enqueue the schedule's task now, once, with its configured arguments; its id.
+
+        huey stores no results of periodic tasks, so there is no ``Result`` to wait on:
+        the runner's log names the run by this id.
+        """
         from jobrunner.handles._control import trigger
 
-        result: Result[Any] | None = trigger(self._binding.app, self.name).result
-        return result
+        return trigger(self._binding.app, self.name).id
 
     def __repr__(self) -> str:
         return f"<schedule handle {self.name} of {self._binding.path}>"
