@@ -50,22 +50,23 @@ def run(args: argparse.Namespace) -> int:
             "`handles: {output: app/jobs.py}` in the file"
         )
     generated = generate(config, output)
+    shown = _shown(output)
     for note in generated.notes:
         print(f"note: {note}", file=sys.stderr)
     current = output.read_text(encoding="utf-8") if output.is_file() else None
     if args.check:
         if current == generated.text:
-            print(f"{output}: up to date")
+            print(f"{shown}: up to date")
             return 0
         diff = difflib.unified_diff(
             (current or "").splitlines(keepends=True),
             generated.text.splitlines(keepends=True),
-            f"{output} (on disk)" if current is not None else f"{output} (missing)",
-            f"{output} (generated from {args.file})",
+            f"{shown} (on disk)" if current is not None else f"{shown} (missing)",
+            f"{shown} (generated from {args.file})",
         )
         sys.stdout.writelines(diff)
         print(
-            f"{output} is stale: regenerate it with `jobrunner generate {args.file}"
+            f"{shown} is stale: regenerate it with `jobrunner generate {args.file}"
             f"{'' if not args.output else ' -o ' + args.output}`",
             file=sys.stderr,
         )
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if current != generated.text:
         _write(output, generated.text)
     print(
-        f"{'wrote' if current != generated.text else 'unchanged:'} {output} "
+        f"{'wrote' if current != generated.text else 'unchanged:'} {shown} "
         f"({_count(len(config.tasks), 'task')}, {_count(len(config.schedules), 'schedule')})"
     )
     return 0
@@ -93,6 +94,14 @@ def _write(path: Path, text: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _count(n: int, noun: str) -> str:
