@@ -133,7 +133,10 @@ class Binding:
         """Decorate a signature stub: the handle of task ``name`` with that signature."""
 
         def make(stub: Callable[P, T]) -> TaskHandle[P, T]:
-            handle: TaskHandle[P, T] = TaskHandle(self, name, stub)
+            # A class of its own per handle: binding sets huey's TaskWrapper as that
+            # class's __call__, so a call reaches the TaskWrapper without a frame of ours.
+            own = type(f"TaskHandle_{name}", (TaskHandle,), {"__module__": __name__})
+            handle: TaskHandle[P, T] = own(self, name, stub)
             self._handles.append(handle)
             return handle
 
@@ -154,15 +157,21 @@ class TaskHandle(Generic[P, T]):
         self._reset()
 
     def _reset(self) -> None:
-        self._call: Callable[..., Any] = self._first_call
-
-    def _first_call(self, *args: Any, **kwargs: Any) -> Any:
-        self._call = wrapper = self.wrapper
-        return wrapper(*args, **kwargs)
+        """Forget the bound TaskWrapper: the next call binds again."""
+        if "__call__" in vars(type(self)):
+            delattr(type(self), "__call__")
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Enqueue the task; huey's ``Result`` (None when the instance stores no results)."""
-        return self._call(*args, **kwargs)  # type: ignore[no-any-return]
+        """Enqueue the task; huey's ``Result`` (None when the instance stores no results).
+
+        Runs on the first call only: it binds, then the TaskWrapper takes its place.
+        The TaskWrapper has no ``__get__``, so Python calls it without this handle.
+        """
+        wrapper = self.wrapper
+        if type(self) is not TaskHandle:
+            setattr(type(self), "__call__", wrapper)
+        result: T = wrapper(*args, **kwargs)
+        return result
 
     @property
     def wrapper(self) -> Any:

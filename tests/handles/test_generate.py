@@ -252,7 +252,8 @@ def test_mypy_strict_passes_good_calls_and_reports_bad_ones(shop: Path, tmp_path
 
 def _import(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"jobs_{uuid.uuid4().hex}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -351,3 +352,28 @@ def test_generate_needs_an_output_and_importable_functions(project: Path) -> Non
         "jobrunner: error: no output module for jobs.yaml: pass -o PATH, or set "
         "`handles: {output: app/jobs.py}` in the file\n"
     )
+
+
+def test_pre_commit_hooks_run_commands_that_exist() -> None:
+    import shlex
+
+    import yaml
+
+    from jobrunner.cli import build_parser
+    from tests.support.processes import ROOT
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"jobrunner-validate", "jobrunner-generate-check"}
+    validate = build_parser().parse_args(
+        [
+            *shlex.split(hooks["jobrunner-validate"]["entry"])[1:],
+            *hooks["jobrunner-validate"]["args"],
+            "jobs.yaml",
+        ]
+    )
+    assert validate.no_imports
+    check = build_parser().parse_args(
+        [*shlex.split(hooks["jobrunner-generate-check"]["entry"])[1:], "jobs.yaml"]
+    )
+    assert check.check
+    assert hooks["jobrunner-generate-check"]["pass_filenames"] is False
