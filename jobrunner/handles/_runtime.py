@@ -169,7 +169,7 @@ class TaskHandle(Generic[P, T]):
         """
         wrapper = self.wrapper
         if type(self) is not TaskHandle:
-            setattr(type(self), "__call__", wrapper)
+            type(self).__call__ = wrapper  # type: ignore[method-assign]
         result: T = wrapper(*args, **kwargs)
         return result
 
