@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import json
@@ -56,6 +57,10 @@ def check_arguments(
     except (Exception, SystemExit) as exc:
         message, _ = explain_import_error(reference, exc)
         return f"arguments not checked: {message}"
+    # Postponed annotations read better evaluated (`a: int`, not `a: 'int'`); names
+    # imported only for type checkers cannot be, and then the text above serves.
+    with contextlib.suppress(Exception):
+        signature = inspect.signature(func, eval_str=True)
     try:
         signature.bind(*args, **kwargs)
     except TypeError as exc:
