@@ -239,7 +239,8 @@ class _Printer:
             raise Unresolved(f"{what.name!r} is a module")
         return self.imports.name_for(what)
 
-    def expr(self, node: ast.expr) -> str:
+    def expr(self, node: ast.expr, *, values: bool = False) -> str:
+        """``node`` as text; ``values``: inside ``Literal[...]``, where strings are values."""
         if isinstance(node, _Ref):
             if getattr(node.obj, "__module__", None) == "builtins":
                 return self.imports.name_for(Import("builtins", node.obj.__qualname__))
@@ -252,19 +253,24 @@ class _Printer:
         if isinstance(node, ast.Attribute):
             return self._attribute(node)
         if isinstance(node, ast.Subscript):
+            head = self.expr(node.value)
+            inside = head in {
+                self.imports.local.get(Import(module, "Literal"))
+                for module in ("typing", "typing_extensions")
+            }
             index = node.slice
-            inner = (
-                ", ".join(self.expr(e) for e in index.elts)
-                if isinstance(index, ast.Tuple)
-                else self.expr(index)
-            )
-            return f"{self.expr(node.value)}[{inner}]"
+            elements = index.elts if isinstance(index, ast.Tuple) else [index]
+            inner = ", ".join(self.expr(e, values=inside) for e in elements)
+            return f"{head}[{inner}]"
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return f"{self.expr(node.left)} | {self.expr(node.right)}"
         if isinstance(node, (ast.List, ast.Tuple)):
-            inner = ", ".join(self.expr(e) for e in node.elts)
+            inner = ", ".join(self.expr(e, values=values) for e in node.elts)
             return f"[{inner}]" if isinstance(node, ast.List) else f"({inner})"
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and not values:
+                # A forward reference ("Customer"): its names need imports too.
+                return self.expr(_parse(node.value))
             return literal(node.value)
         raise Unresolved(f"unsupported annotation syntax {ast.dump(node)}")
 

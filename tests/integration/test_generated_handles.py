@@ -15,6 +15,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,10 @@ def test_enqueue_with_a_delay_and_keyword_arguments(served: Served) -> None:
     record = wait_for_records(out)[0]
     assert record["value"] == [1, "two"]
     assert record["kwargs"] == {"extra": True}
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    at = cli("enqueue", "jobs.yaml", "rec", str(out), "at eta", "--eta", soon, cwd=served.folder)
+    assert at.returncode == 0, at.stderr
+    assert wait_for_records(out, 2)[1]["value"] == "at eta"
 
 
 def test_enqueue_checks_arguments_against_the_signature(served: Served) -> None:
@@ -230,3 +235,19 @@ def test_trigger_runs_the_schedule_once_and_leaves_its_ticks(served: Served) -> 
     unknown = cli("trigger", "jobs.yaml", "yeraly", cwd=served.folder)
     assert unknown.returncode == 1
     assert "did you mean 'yearly'?" in unknown.stderr
+
+
+def test_an_unreachable_server_is_one_clear_line(project: Path) -> None:
+    (project / "jobs.yaml").write_text(
+        "version: 1\ninstances:\n  main: {backend: redis, url: 'redis://:s3cret@127.0.0.1:1/0'}\n"
+        "tasks:\n  add: {function: sample_tasks:add}\n"
+        "schedules:\n  s: {function: sample_tasks:add, cron: '0 0 1 1 *', args: [1, 2]}\n"
+    )
+    for command in (["enqueue", "jobs.yaml", "add", "1", "2"], ["trigger", "jobs.yaml", "s"]):
+        done = cli(*command, cwd=project)
+        assert done.returncode == 1
+        assert done.stderr.splitlines()[-1].startswith(
+            "jobrunner: error: cannot enqueue on instance 'main' (redis://:***@127.0.0.1:1/0): "
+        )
+        assert "s3cret" not in done.stderr + done.stdout
+        assert "Traceback" not in done.stderr
