@@ -24,6 +24,7 @@ if _os.environ.pop("JOBRUNNER_GEVENT_PATCH", None) == "1":
 from jobrunner.app import App, Handles, load
 from jobrunner.config import Config, load_config
 from jobrunner.errors import ConfigError, Issue, JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.handles import Result, ScheduleHandle, TaskHandle
 
 __version__ = "0.1.0"
 
@@ -34,7 +35,10 @@ __all__ = [
     "Handles",
     "Issue",
     "JobRunnerError",
+    "Result",
     "RunnerError",
+    "ScheduleHandle",
+    "TaskHandle",
     "UnknownNameError",
     "__version__",
     "load",

@@ -15,7 +15,9 @@ from jobrunner import __version__
 from jobrunner.cli import (
     _dashboard,
     _deadletters,
+    _enqueue,
     _events,
+    _generate,
     _health,
     _history,
     _list,
@@ -38,6 +40,7 @@ _COMMANDS: tuple[Any, ...] = (_validate, _run, _deadletters, _plan, _list, _paus
 _COMMANDS += (_events, _history, _status)
 _COMMANDS += (_health,)
 _COMMANDS += (_dashboard,)
+_COMMANDS += (_generate, _enqueue)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
+    HandlesConfig,
     InstanceConfig,
     Location,
     ScheduleConfig,
@@ -111,8 +112,14 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         defaults=defaults,
         timezone=file_zone or "UTC",
         http=http,
+        handles=_handles(_section(data, "handles"), folder),
     )
     return config, issues
+
+
+def _handles(raw: Mapping[str, Any], folder: Path) -> HandlesConfig:
+    output = raw.get("output")
+    return HandlesConfig(output=folder / output if isinstance(output, str) else None)
 
 
 def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -162,6 +162,13 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class HandlesConfig:
+    """``handles:``: where ``jobrunner generate`` writes the typed handles module."""
+
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated ``jobs.yaml``."""
 
@@ -172,6 +179,7 @@ class Config:
     defaults: TaskOptions = field(default_factory=TaskOptions)
     timezone: str = "UTC"
     http: HttpConfig | None = None
+    handles: HandlesConfig = field(default_factory=HandlesConfig)
 
     @property
     def folder(self) -> Path:

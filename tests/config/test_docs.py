@@ -84,6 +84,7 @@ EXPECTED: dict[str, set[str]] = {
     "Schedules": props(DEFS["schedule"]) - OPTIONS,
     "Cron fields": props(CRON_MAPPING),
     "HTTP endpoint": props(SCHEMA["properties"]["http"]),
+    "Handles": props(SCHEMA["properties"]["handles"]),
 }
 
 
