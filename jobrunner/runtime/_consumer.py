@@ -12,6 +12,7 @@ from huey.consumer import Consumer, ProcessEnvironment
 from jobrunner._polling import PollingWorker
 from jobrunner.config.model import ConsumerConfig, InstanceConfig
 from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for
+from jobrunner.runtime._banner import install as install_banner_summary
 from jobrunner.scheduling._scheduler import JobRunnerScheduler
 
 
@@ -125,6 +126,7 @@ class JobRunnerConsumer(_Consumer):
         )
 
     def start(self) -> None:
+        install_banner_summary()
         if self.delivery is not None:
             # Lease first: a worker may take a message as soon as it starts.
             self.delivery.start()
