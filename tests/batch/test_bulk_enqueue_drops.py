@@ -38,8 +38,10 @@ class DurableRedis:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed (.ci/run installs it)"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
+            [
+                *(binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
