@@ -19,7 +19,7 @@ in another runner) can still fire them; runs it enqueued keep their claims.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +56,16 @@ class Run:
     @property
     def what(self) -> str:
         return f"{'missed tick' if self.caught_up else 'tick'} {label(self.tick)}"
+
+
+@dataclass
+class Plan:
+    """What a chunk of schedules decides this wake-up, gathered before any round trip."""
+
+    runs: list[Run] = field(default_factory=list)
+    tracking: dict[str, datetime] = field(default_factory=dict)  # first seen: start here
+    advance: dict[str, datetime] = field(default_factory=dict)  # caught up to this tick
+    synced: dict[str, datetime] = field(default_factory=dict)  # decided here up to this tick
 
 
 class Firing:
@@ -202,3 +212,13 @@ def _queued_lease(run: Run, now: datetime) -> float:
 
 def label(tick: datetime) -> str:
     return tick.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def names(found: Iterable[str]) -> str:
+    """Schedule names for a log line: the first three and how many more."""
+    listed = list(found)
+    return (
+        ", ".join(listed)
+        if len(listed) <= 3
+        else f"{', '.join(listed[:3])} and {len(listed) - 3} more"
+    )

@@ -21,8 +21,8 @@ The clock is injectable (``now``): tests drive the loop tick by tick with a fake
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import takewhile
 from typing import Any
@@ -32,7 +32,7 @@ from huey.consumer import Scheduler
 
 from jobrunner.config.model import ScheduleConfig
 from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
-from jobrunner.scheduling._firing import CHUNK, Firing, Run
+from jobrunner.scheduling._firing import CHUNK, Firing, Plan, Run, names
 from jobrunner.scheduling._firing import label as _label
 from jobrunner.scheduling._overlap import install_overlap_hooks
 from jobrunner.scheduling._state import ScheduleState
@@ -103,6 +103,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         self._synced: dict[str, datetime] = {}
         self._next_read: datetime | None = None
         self._swept_hour: datetime | None = None
+        self._passes = 0
         self.firing = Firing(huey, self.state, self.now, self._huey_time)
         # Workers run the signal handlers that keep overlap markers; connect them before the
         # consumer starts (and forks) its workers, even when this runner fires no schedules.
@@ -169,6 +170,10 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             done = self._synced.get(config.name)
             if done is None or done < tick:
                 schedules.append((task_class, config))
+        if not schedules:
+            self._maybe_sweep(tick)
+            return
+        began = time.monotonic()
         for start in range(0, len(schedules), CHUNK):
             chunk = schedules[start : start + CHUNK]
             try:
@@ -177,9 +182,20 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 # Not marked done: the next wake-up (a second later) tries again.
                 log.exception(
                     "schedules %s: tick %s failed; retrying",
-                    _names(config.name for _, config in chunk),
+                    names(config.name for _, config in chunk),
                     _label(tick),
                 )
+        first = not self._passes
+        self._passes += 1
+        # At INFO once: "ready" for the first tick; then at DEBUG, one line per tick.
+        log.log(
+            logging.INFO if first else logging.DEBUG,
+            "tick %s: %d schedule(s) decided in %.3fs, %.3fs after the minute",
+            _label(tick),
+            len(schedules),
+            time.monotonic() - began,
+            (self.now() - tick).total_seconds(),
+        )
         self._maybe_sweep(tick)
 
     def _periodic_classes(self) -> list[Any]:
@@ -193,7 +209,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         # First sight (start, reload) or a gap: ticks before this one may have been missed.
         gaps = [c.name for _, c in chunk if self._gap(c.name, tick)]
         recorded = self.state.last_ticks(gaps) if gaps else {}
-        plan = _Plan()
+        plan = Plan()
         for task_class, config in chunk:
             self._plan(plan, task_class, config, tick, moment, recorded)
         if plan.tracking:
@@ -221,7 +237,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def _plan(
         self,
-        plan: _Plan,
+        plan: Plan,
         task_class: Any,
         config: ScheduleConfig,
         tick: datetime,
@@ -243,7 +259,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def _catch_up(
         self,
-        plan: _Plan,
+        plan: Plan,
         task_class: Any,
         config: ScheduleConfig,
         done: datetime | None,
@@ -335,25 +351,6 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         if self.huey.utc:
             return moment.astimezone(UTC).replace(tzinfo=None)
         return moment.astimezone().replace(tzinfo=None)
-
-
-@dataclass
-class _Plan:
-    """What a chunk of schedules decides this wake-up, gathered before any round trip."""
-
-    runs: list[Run] = field(default_factory=list)
-    tracking: dict[str, datetime] = field(default_factory=dict)  # first seen: start here
-    advance: dict[str, datetime] = field(default_factory=dict)  # caught up to this tick
-    synced: dict[str, datetime] = field(default_factory=dict)  # decided here up to this tick
-
-
-def _names(names: Iterable[str]) -> str:
-    listed = list(names)
-    return (
-        ", ".join(listed)
-        if len(listed) <= 3
-        else f"{', '.join(listed[:3])} and {len(listed) - 3} more"
-    )
 
 
 def _due_between(
