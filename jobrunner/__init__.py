@@ -22,14 +22,23 @@ if _os.environ.pop("JOBRUNNER_GEVENT_PATCH", None) == "1":
     _monkey.patch_all(queue=False)
 
 from jobrunner.app import App, Handles, load
+from jobrunner.batch import enqueue_many
 from jobrunner.config import Config, load_config
-from jobrunner.errors import ConfigError, Issue, JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.errors import (
+    BulkEnqueueError,
+    ConfigError,
+    Issue,
+    JobRunnerError,
+    RunnerError,
+    UnknownNameError,
+)
 from jobrunner.handles import Result, ScheduleHandle, TaskHandle
 
 __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "BulkEnqueueError",
     "Config",
     "ConfigError",
     "Handles",
@@ -41,6 +50,7 @@ __all__ = [
     "TaskHandle",
     "UnknownNameError",
     "__version__",
+    "enqueue_many",
     "load",
     "load_config",
 ]

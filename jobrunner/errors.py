@@ -105,7 +105,44 @@ class StorageError(JobRunnerError):
     """An instance's storage cannot be reached or does not exist (message holds no secret)."""
 
 
+class BulkEnqueueError(JobRunnerError):
+    """A bulk enqueue (``.map()``) stopped part-way: the first ``enqueued`` tasks are enqueued.
+
+    ``results`` holds their results, in order; ``pending`` the tasks that are not enqueued
+    (each keeps its id), to send again with ``app.huey(...).enqueue`` or a new ``.map()`` of
+    the remaining items. A batch whose answer was lost is sent once more, which writes it at
+    most once and tells whether it was; only when that second attempt fails too are its
+    ``uncertain`` tasks (the first of ``pending``) of unknown fate.
+    """
+
+    def __init__(
+        self,
+        enqueued: int,
+        total: int,
+        results: Sequence[object],
+        pending: Sequence[object],
+        cause: BaseException,
+        uncertain: int = 0,
+    ) -> None:
+        self.enqueued = enqueued
+        self.uncertain = uncertain
+        self.total = total
+        self.results = list(results)
+        self.pending = list(pending)
+        super().__init__(
+            f"bulk enqueue stopped after {enqueued} of {total} task(s): "
+            f"{type(cause).__name__}: {cause}; the first {enqueued} are enqueued, "
+            + (
+                f"the next {uncertain} may or may not be (the storage did not answer), "
+                f"the other {total - enqueued - uncertain} are not"
+                if uncertain
+                else f"the other {total - enqueued} are not"
+            )
+        )
+
+
 __all__ = [
+    "BulkEnqueueError",
     "ConfigError",
     "Issue",
     "JobRunnerError",

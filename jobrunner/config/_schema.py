@@ -10,10 +10,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -68,8 +70,24 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
+@cache
+def _quick_check() -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema to Python (every keyword it uses is draft 7's, with
+    # the same `re` patterns): about 9x faster than jsonschema on a valid file of 10,000 tasks
+    # and 10,000 schedules. It only answers "valid"; errors are found and explained by
+    # jsonschema below, so they read the same (docs/performance.md).
+    check: Callable[[Any], Any] = fastjsonschema.compile(load_schema())
+    return check
+
+
 def validate_schema(doc: Document) -> list[Issue]:
     """Every schema error of ``doc``, each with its position and a hint where one helps."""
+    try:
+        _quick_check()(doc.data)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        return []
     issues: list[Issue] = []
     for error in _validator().iter_errors(doc.data):
         issues.extend(_explain(error, doc))

@@ -14,6 +14,7 @@ from huey.serializer import SignedSerializer
 
 from jobrunner import _revoke_flags
 from jobrunner._forksafe import track_sql_storage
+from jobrunner.batch import BatchTaskWrapper
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 
@@ -69,10 +70,14 @@ class _DeferredRevokeClear:
         return super().delete_data(key)  # type: ignore[misc]
 
     def enqueue(self, data: bytes, priority: float | None = None) -> Any:
-        # A retry (same task id) must not find the flag its run left set.
+        self.flush_revoke_clears()
+        return super().enqueue(data, priority)  # type: ignore[misc]
+
+    def flush_revoke_clears(self) -> None:
+        """Send the deferred clears now: a retry (same task id) must not find the flag its run
+        left set. Called before every enqueue, bulk ones too (``jobrunner/batch/``)."""
         if _revoke_flags.pending():
             _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
-        return super().enqueue(data, priority)  # type: ignore[misc]
 
 
 class RedisStorage(_DeferredRevokeClear, huey.storage.RedisStorage):  # type: ignore[misc]
@@ -155,6 +160,8 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         built = _CLASSES[instance.backend](**kwargs, **storage)
     if isinstance(built.storage, huey.storage.BaseSqlStorage):
         track_sql_storage(built.storage)
+    # Handles whose .map() enqueues in batches (jobrunner/batch/).
+    built.task_wrapper_class = BatchTaskWrapper
     return built
 
 

@@ -14,6 +14,7 @@ from jobrunner.config.model import ConsumerConfig, InstanceConfig
 from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for
 from jobrunner.delivery._delivery import new_consumer_id
 from jobrunner.events import ConsumerEvents
+from jobrunner.runtime._banner import install as install_banner_summary
 from jobrunner.scheduling._scheduler import JobRunnerScheduler
 
 
@@ -128,6 +129,7 @@ class JobRunnerConsumer(_Consumer):
         )
 
     def start(self) -> None:
+        install_banner_summary()
         if self.delivery is not None:
             # Lease first: a worker may take a message as soon as it starts.
             self.delivery.start()

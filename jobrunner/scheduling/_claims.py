@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ from huey.storage import (
     RedisStorage,
     SqliteStorage,
 )
+
+from jobrunner.batch import delete_many, put_if_empty_many
 
 CLAIM_PREFIX = "jobrunner:claim:"
 # Tick identity in a key: the UTC minute, without ':' so a key splits cleanly on its last ':'.
@@ -61,6 +63,20 @@ def claim(storage: BaseStorage, name: str, tick: datetime, owner: str | None = N
     """Claim ``(name, tick)``; True for exactly one caller across every runner on ``storage``."""
     value = json.dumps({"by": owner or runner_id(), "at": time.time()}).encode()
     return bool(storage.put_if_empty(claim_key(name, tick), value))
+
+
+def claim_many(
+    storage: BaseStorage, wanted: Iterable[tuple[str, datetime]], owner: str | None = None
+) -> set[tuple[str, datetime]]:
+    """:func:`claim` of each ``(name, tick)`` in one round trip; the ones this caller won."""
+    value = json.dumps({"by": owner or runner_id(), "at": time.time()}).encode()
+    keys = {claim_key(name, tick): (name, tick) for name, tick in wanted}
+    return {keys[k] for k in put_if_empty_many(storage, dict.fromkeys(keys, value))}
+
+
+def release_many(storage: BaseStorage, claims: Iterable[tuple[str, datetime]]) -> None:
+    """:func:`release` of each ``(name, tick)`` in one round trip."""
+    delete_many(storage, [claim_key(name, tick) for name, tick in claims])
 
 
 def release(storage: BaseStorage, name: str, tick: datetime) -> None:

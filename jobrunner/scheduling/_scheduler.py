@@ -31,11 +31,11 @@ from typing import Any
 import huey
 from huey.consumer import Scheduler
 
-from jobrunner import events
 from jobrunner.config.model import ScheduleConfig
 from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
-from jobrunner.scheduling._jitter import jitter_offset
-from jobrunner.scheduling._overlap import QUEUED_LEASE, install_overlap_hooks
+from jobrunner.scheduling._firing import CHUNK, Firing, Plan, Run, names
+from jobrunner.scheduling._firing import label as _label
+from jobrunner.scheduling._overlap import install_overlap_hooks
 from jobrunner.scheduling._state import ScheduleState
 from jobrunner.scheduling._ticks import fire_times, is_due
 from jobrunner.timezones import zone
@@ -107,6 +107,8 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         self._synced: dict[str, datetime] = {}
         self._next_read: datetime | None = None
         self._swept_hour: datetime | None = None
+        self._passes = 0
+        self.firing = Firing(huey, self.state, self.now, self._huey_time)
         # Workers run the signal handlers that keep overlap markers; connect them before the
         # consumer starts (and forks) its workers, even when this runner fires no schedules.
         install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
@@ -159,55 +161,122 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def fire(self, tick: datetime, moment: datetime) -> None:
         """Decide tick ``tick`` (the current minute) for every periodic task in the registry."""
+        schedules = []
         for task_class in self._periodic_classes():
             config: ScheduleConfig | None = getattr(task_class, "schedule_config", None)
-            try:
-                if config is None:
+            if config is None:
+                try:
                     self._fire_plain(task_class, tick, moment)
-                else:
-                    self._schedule_tick(task_class, config, tick, moment)
+                except Exception:
+                    log.exception(
+                        "periodic task %s: tick %s failed; retrying", task_class, _label(tick)
+                    )
+                continue
+            done = self._synced.get(config.name)
+            if done is None or done < tick:
+                schedules.append((task_class, config))
+        if not schedules:
+            self._maybe_sweep(tick)
+            return
+        began = time.monotonic()
+        for start in range(0, len(schedules), CHUNK):
+            chunk = schedules[start : start + CHUNK]
+            try:
+                self._fire_chunk(chunk, tick, moment)
             except Exception:
                 # Not marked done: the next wake-up (a second later) tries again.
-                name = config.name if config is not None else task_class.__name__
-                log.exception("schedule %s: tick %s failed; retrying", name, _label(tick))
+                log.exception(
+                    "schedules %s: tick %s failed; retrying",
+                    names(config.name for _, config in chunk),
+                    _label(tick),
+                )
+        first = not self._passes
+        self._passes += 1
+        # At INFO once: "ready" for the first tick; then at DEBUG, one line per tick.
+        log.log(
+            logging.INFO if first else logging.DEBUG,
+            "tick %s: %d schedule(s) decided in %.3fs, %.3fs after the minute",
+            _label(tick),
+            len(schedules),
+            time.monotonic() - began,
+            (self.now() - tick).total_seconds(),
+        )
         self._maybe_sweep(tick)
 
     def _periodic_classes(self) -> list[Any]:
         registry = self.huey._registry
         return list(getattr(registry, "_periodic_tasks", ()))
 
-    def _schedule_tick(
-        self, task_class: Any, config: ScheduleConfig, tick: datetime, moment: datetime
+    def _fire_chunk(
+        self, chunk: list[tuple[Any, ScheduleConfig]], tick: datetime, moment: datetime
+    ) -> None:
+        """Plan, claim, decide and record ``chunk``'s schedules: a few round trips in all."""
+        # First sight (start, reload) or a gap: ticks before this one may have been missed.
+        gaps = [c.name for _, c in chunk if self._gap(c.name, tick)]
+        recorded = self.state.last_ticks(gaps) if gaps else {}
+        plan = Plan()
+        for task_class, config in chunk:
+            self._plan(plan, task_class, config, tick, moment, recorded)
+        if plan.tracking:
+            self.state.start_tracking_many(plan.tracking)
+        try:
+            self.firing.fire(plan.runs)
+        finally:
+            decided = dict(plan.advance)
+            failed = {r.config.name for r in plan.runs if r.outcome == "failed"}
+            for run in plan.runs:
+                if run.outcome not in ("taken", "failed", "pending"):
+                    name = run.config.name
+                    if name not in decided or run.tick > decided[name]:
+                        decided[name] = run.tick
+            try:
+                self.state.advance_many({n: t for n, t in decided.items() if n not in failed})
+            except Exception:
+                log.exception("schedules: could not record the ticks decided at %s", _label(tick))
+        for name, synced in plan.synced.items():
+            self._synced[name] = synced
+
+    def _gap(self, name: str, tick: datetime) -> bool:
+        done = self._synced.get(name)
+        return done is None or done < tick - _MINUTE
+
+    def _plan(
+        self,
+        plan: Plan,
+        task_class: Any,
+        config: ScheduleConfig,
+        tick: datetime,
+        moment: datetime,
+        recorded: dict[str, datetime],
     ) -> None:
         name = config.name
         done = self._synced.get(name)
-        if done is not None and done >= tick:
-            return
-        if done is None or done < tick - _MINUTE:
-            # First sight (start, reload) or a gap: ticks before this one may have been missed.
+        if self._gap(name, tick):
             late = done is None and (moment - tick).total_seconds() > START_GRACE
-            self._catch_up(task_class, config, done, tick if late else tick - _MINUTE, moment)
+            upto = tick if late else tick - _MINUTE
+            self._catch_up(plan, task_class, config, done, upto, moment, recorded.get(name))
             if late:
-                self._synced[name] = tick
+                plan.synced[name] = tick
                 return
         if is_due(config.cron, zone(config.timezone), tick):
-            self._claim_and_run(task_class, config, tick, moment, caught_up=False)
-        self._synced[name] = tick
+            plan.runs.append(Run(task_class, config, tick, caught_up=False))
+        plan.synced[name] = tick
 
     def _catch_up(
         self,
+        plan: Plan,
         task_class: Any,
         config: ScheduleConfig,
         done: datetime | None,
         upto: datetime,
         moment: datetime,
+        recorded: datetime | None,
     ) -> None:
-        """Apply ``config.catchup`` to the due ticks after the last decided one, up to ``upto``."""
+        """Plan ``config.catchup`` for the due ticks after the last decided one, up to ``upto``."""
         name = config.name
-        recorded = self.state.last_tick(name)
         if recorded is None:
             # Never decided anywhere: a new schedule has missed nothing.
-            self.state.start_tracking(name, upto)
+            plan.tracking[name] = upto
             return
         after = recorded if done is None else max(recorded, done)
         if after >= upto:
@@ -232,93 +301,8 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             ticks = list(_due_between(config, tz, start, upto))
             if config.catchup == "latest":
                 ticks = ticks[-1:]
-            for missed_tick in ticks:
-                self._claim_and_run(task_class, config, missed_tick, moment, caught_up=True)
-        self.state.advance(name, upto)
-
-    def _claim_and_run(
-        self,
-        task_class: Any,
-        config: ScheduleConfig,
-        tick: datetime,
-        moment: datetime,
-        *,
-        caught_up: bool,
-    ) -> None:
-        name = config.name
-        if not claim(self.huey.storage, name, tick, runner_id()):
-            log.debug("schedule %s: tick %s taken by another runner", name, _label(tick))
-            return
-        try:
-            self._decide(task_class, config, tick, moment, caught_up=caught_up)
-        except Exception:
-            # Nothing was enqueued: give the claim back so a retry (here or in another runner)
-            # can still fire this tick.
-            release(self.huey.storage, name, tick)
-            raise
-        try:
-            self.state.advance(name, tick)
-        except Exception:
-            log.exception("schedule %s: could not record tick %s", name, _label(tick))
-
-    def _decide(
-        self,
-        task_class: Any,
-        config: ScheduleConfig,
-        tick: datetime,
-        moment: datetime,
-        *,
-        caught_up: bool,
-    ) -> None:
-        name = config.name
-        what = f"{'missed tick' if caught_up else 'tick'} {_label(tick)}"
-        if not config.enabled:
-            log.debug("schedule %s: %s skipped: disabled in the file", name, what)
-            self._emit(events.SKIPPED, config, tick, reason="disabled")
-            return
-        pause = self.state.paused(name)
-        if pause is not None:
-            log.info(
-                "schedule %s: %s skipped: paused since %s by %s",
-                name,
-                what,
-                pause.since.strftime("%Y-%m-%d %H:%M:%SZ"),
-                pause.by,
-            )
-            self._emit(events.SKIPPED, config, tick, reason="paused")
-            return
-        if config.overlap == "skip":
-            marker = self.state.active_marker(name)
-            if marker is not None:
-                log.info(
-                    "schedule %s: %s skipped (overlap: skip): the run of tick %s (task %s) "
-                    "is still %s",
-                    name,
-                    what,
-                    marker.tick,
-                    marker.task_id,
-                    marker.state,
-                )
-                self._emit(events.SKIPPED, config, tick, reason="overlap")
-                return
-        task = task_class()
-        offset = jitter_offset(name, tick, config.jitter)
-        eta = tick + timedelta(seconds=offset)
-        now = self.now()
-        if eta > now:
-            task.eta = self._huey_time(eta)
-        if config.overlap == "skip":
-            wait = max((eta - now).total_seconds(), 0.0)
-            self.state.set_marker(name, task.id, _label(tick), "queued", wait + QUEUED_LEASE)
-        try:
-            self.huey.enqueue(task)
-        except Exception:
-            if config.overlap == "skip":
-                self.state.clear_marker(name, task.id)
-            raise
-        delay = f", runs in {(eta - now).total_seconds():.1f}s (jitter)" if eta > now else ""
-        self._emit(events.CAUGHT_UP if caught_up else events.FIRED, config, tick, id=task.id)
-        log.info("schedule %s: %s: enqueued task %s%s", name, what, task.id, delay)
+            plan.runs.extend(Run(task_class, config, t, caught_up=True) for t in ticks)
+        plan.advance[name] = upto
 
     def _fire_plain(self, task_class: Any, tick: datetime, moment: datetime) -> None:
         """A periodic task registered with plain ``huey.periodic_task``: huey's rule (its
@@ -341,21 +325,6 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 raise
             log.info("periodic task %s: tick %s: enqueued task %s", key, _label(tick), task.id)
         self._synced[key] = tick
-
-    def _emit(self, status: str, config: ScheduleConfig, tick: datetime, **fields: Any) -> None:
-        """One schedule event; ``lag``: how long after the tick it was decided (seconds)."""
-        data: dict[str, Any] = {"lag": round((self.now() - tick).total_seconds(), 3)}
-        if "reason" in fields:
-            data["reason"] = fields.pop("reason")
-        events.emit_for(
-            self.huey,
-            status,
-            schedule=config.name,
-            task=config.task or config.name,
-            tick=events.tick_label(tick),
-            data=data,
-            **fields,
-        )
 
     # Housekeeping ---------------------------------------------------------------------------
 
@@ -387,10 +356,6 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         if self.huey.utc:
             return moment.astimezone(UTC).replace(tzinfo=None)
         return moment.astimezone().replace(tzinfo=None)
-
-
-def _label(tick: datetime) -> str:
-    return tick.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def _due_between(

@@ -17,12 +17,14 @@ import getpass
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from huey.storage import BaseStorage
+
+from jobrunner.batch import peek_many, put_if_empty_many, put_many
 
 PAUSED_PREFIX = "jobrunner:paused:"
 LAST_PREFIX = "jobrunner:last:"
@@ -91,13 +93,7 @@ class ScheduleState:
 
     def last_tick(self, name: str) -> datetime | None:
         """The latest tick of ``name`` decided by any runner, or None if none ever was."""
-        data = _load(self.storage.peek_data(LAST_PREFIX + name))
-        if data is None or "tick" not in data:
-            return None
-        try:
-            return datetime.fromisoformat(str(data["tick"])).astimezone(UTC)
-        except ValueError:
-            return None
+        return _parse_tick(_load(self.storage.peek_data(LAST_PREFIX + name)))
 
     def start_tracking(self, name: str, tick: datetime) -> bool:
         """Record ``tick`` as decided unless a tick is recorded already; True if it was written.
@@ -116,22 +112,73 @@ class ScheduleState:
         if current is None or tick > current:
             self.storage.put_data(LAST_PREFIX + name, _tick_value(tick))
 
+    # Many schedules at once (one round trip each, jobrunner/batch/) -------------------------
+
+    def last_ticks(self, names: Iterable[str]) -> dict[str, datetime]:
+        """:meth:`last_tick` of each of ``names`` that has one."""
+        raw = peek_many(self.storage, [LAST_PREFIX + n for n in names])
+        found = {}
+        for key, value in raw.items():
+            tick = _parse_tick(_load(value))
+            if tick is not None:
+                found[key[len(LAST_PREFIX) :]] = tick
+        return found
+
+    def start_tracking_many(self, ticks: Mapping[str, datetime]) -> None:
+        """:meth:`start_tracking` for each ``name: tick``."""
+        put_if_empty_many(self.storage, {LAST_PREFIX + n: _tick_value(t) for n, t in ticks.items()})
+
+    def advance_many(self, ticks: Mapping[str, datetime]) -> None:
+        """:meth:`advance` for each ``name: tick`` (one read and one write in all)."""
+        current = self.last_ticks(ticks)
+        put_many(
+            self.storage,
+            {
+                LAST_PREFIX + n: _tick_value(t)
+                for n, t in ticks.items()
+                if n not in current or t > current[n]
+            },
+        )
+
+    def paused_many(self, names: Iterable[str]) -> dict[str, Pause]:
+        """:meth:`paused` of each of ``names`` that is paused."""
+        raw = peek_many(self.storage, [PAUSED_PREFIX + n for n in names])
+        found = {}
+        for key, value in raw.items():
+            data = _load(value)
+            if data is not None:
+                found[key[len(PAUSED_PREFIX) :]] = Pause(
+                    at=float(data.get("at", 0.0)), by=str(data.get("by", "?"))
+                )
+        return found
+
+    def active_markers(self, names: Iterable[str]) -> dict[str, Marker]:
+        """:meth:`active_marker` of each of ``names`` that has one."""
+        raw = peek_many(self.storage, [RUNNING_PREFIX + n for n in names])
+        now = self.clock()
+        found = {}
+        for key, value in raw.items():
+            marker = _marker(_load(value))
+            if marker is not None and marker.active(now):
+                found[key[len(RUNNING_PREFIX) :]] = marker
+        return found
+
+    def set_markers(self, markers: Mapping[str, tuple[str, str, str, float]]) -> None:
+        """:meth:`set_marker` for each ``name: (task_id, tick, state, lease)``."""
+        now = self.clock()
+        put_many(
+            self.storage,
+            {
+                RUNNING_PREFIX + n: _dump(asdict(Marker(i, t, s, now + lease)))
+                for n, (i, t, s, lease) in markers.items()
+            },
+        )
+
     # Overlap markers ----------------------------------------------------------------------
 
     def marker(self, name: str) -> Marker | None:
         """The marker of ``name`` (active or expired), or None."""
-        data = _load(self.storage.peek_data(RUNNING_PREFIX + name))
-        if data is None:
-            return None
-        try:
-            return Marker(
-                task_id=str(data["task_id"]),
-                tick=str(data["tick"]),
-                state=str(data["state"]),
-                expires=float(data["expires"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+        return _marker(_load(self.storage.peek_data(RUNNING_PREFIX + name)))
 
     def active_marker(self, name: str) -> Marker | None:
         """The marker of ``name`` if it still blocks the next tick."""
@@ -163,6 +210,29 @@ def who() -> str:
     except (KeyError, OSError):
         user = "?"
     return f"{user}@{socket.gethostname()}"
+
+
+def _parse_tick(data: dict[str, Any] | None) -> datetime | None:
+    if data is None or "tick" not in data:
+        return None
+    try:
+        return datetime.fromisoformat(str(data["tick"])).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _marker(data: dict[str, Any] | None) -> Marker | None:
+    if data is None:
+        return None
+    try:
+        return Marker(
+            task_id=str(data["task_id"]),
+            tick=str(data["tick"]),
+            state=str(data["state"]),
+            expires=float(data["expires"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _tick_value(tick: datetime) -> bytes:

@@ -1,0 +1,147 @@
+"""huey's key/value operations for many keys at once: one round trip (or transaction) per call.
+
+huey's storage API reads and writes one key per call (``put_if_empty``, ``put_data``,
+``delete_data``; only ``peek_many`` takes several). The scheduler claims, reads and records
+thousands of keys on the minute, so each operation here sends all of its keys together on the
+backends that can: a pipeline on Redis, one statement on PostgreSQL, one transaction on SQLite.
+Other storages (file, memory, custom) get huey's per-key calls, same semantics, no batching.
+
+Every function keeps the meaning of huey's single-key call, key by key: ``put_if_empty_many``
+is a ``put_if_empty`` per key (each atomic on its own, all in one packet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from huey.storage import (
+    BaseStorage,
+    PostgresStorage,
+    RedisExpireStorage,
+    RedisStorage,
+    SqliteStorage,
+)
+
+# SQLite limits the number of parameters of one statement; 3 per row stays far below it.
+_SQLITE_ROWS = 500
+
+
+def native(storage: BaseStorage) -> bool:
+    """Whether ``storage`` is huey's (or jobrunner's) own class, whose statements this package
+    knows; a custom subclass may change what a write does, so it gets its own per-key calls."""
+    return type(storage).__module__ in _NATIVE_MODULES
+
+
+_NATIVE_MODULES = frozenset({"huey.storage", "jobrunner.factory._backends"})
+
+
+def put_if_empty_many(storage: BaseStorage, items: Mapping[str, bytes]) -> set[str]:
+    """Write each key of ``items`` that is not set yet; the keys this call wrote."""
+    if not items:
+        return set()
+    keys = list(items)
+    if not native(storage):
+        return {k for k in keys if storage.put_if_empty(k, items[k])}
+    if isinstance(storage, RedisExpireStorage):
+        pipe = storage.conn.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(storage.result_key(key), items[key], nx=True)
+        return {k for k, ok in zip(keys, pipe.execute(), strict=True) if ok}
+    if isinstance(storage, RedisStorage):
+        pipe = storage.conn.pipeline(transaction=False)
+        for key in keys:
+            pipe.hsetnx(storage.result_key, key, items[key])
+        return {k for k, ok in zip(keys, pipe.execute(), strict=True) if ok}
+    if isinstance(storage, PostgresStorage):
+        rows = storage.sql(
+            f"insert into {storage.table_kv} (queue, key, value) "
+            "select %s, k, v from unnest(%s::text[], %s::bytea[]) as t(k, v) "
+            "on conflict do nothing returning key",
+            (storage.name, keys, [items[k] for k in keys]),
+            results=True,
+        )
+        return {str(row[0]) for row in rows}
+    if isinstance(storage, SqliteStorage):
+        won: set[str] = set()
+        with storage.db(commit=True) as curs:
+            for key in keys:
+                curs.execute(
+                    "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                    (storage.name, key, storage.to_blob(items[key])),
+                )
+                if curs.rowcount == 1:
+                    won.add(key)
+        return won
+    return {k for k in keys if storage.put_if_empty(k, items[k])}
+
+
+def peek_many(storage: BaseStorage, keys: Sequence[str]) -> dict[str, bytes]:
+    """The stored values of those ``keys`` that are set (huey's ``peek_many``, chunked)."""
+    found: dict[str, bytes] = {}
+    size = _SQLITE_ROWS if isinstance(storage, SqliteStorage) else 5000
+    for start in range(0, len(keys), size):
+        chunk = list(keys[start : start + size])
+        for key, value in storage.peek_many(chunk).items():
+            found[_text(key)] = bytes(value)
+    return found
+
+
+def put_many(storage: BaseStorage, items: Mapping[str, bytes]) -> None:
+    """Set every key of ``items`` (huey's ``put_data`` per key, in one round trip)."""
+    if not items:
+        return
+    if not native(storage):
+        for key, value in items.items():
+            storage.put_data(key, value)
+    elif isinstance(storage, RedisExpireStorage):
+        storage.conn.mset({storage.result_key(k): v for k, v in items.items()})
+    elif isinstance(storage, RedisStorage):
+        storage.conn.hset(storage.result_key, mapping=dict(items))
+    elif isinstance(storage, PostgresStorage):
+        storage.sql(
+            f"insert into {storage.table_kv} (queue, key, value) "
+            "select %s, k, v from unnest(%s::text[], %s::bytea[]) as t(k, v) "
+            "on conflict (queue, key) do update set value = excluded.value",
+            (storage.name, list(items), list(items.values())),
+        )
+    elif isinstance(storage, SqliteStorage):
+        with storage.db(commit=True) as curs:
+            curs.executemany(
+                "insert or replace into kv (queue, key, value) values (?, ?, ?)",
+                [(storage.name, k, storage.to_blob(v)) for k, v in items.items()],
+            )
+    else:
+        for key, value in items.items():
+            storage.put_data(key, value)
+
+
+def delete_many(storage: BaseStorage, keys: Iterable[str]) -> None:
+    """Delete every key of ``keys`` that is set."""
+    keys = list(keys)
+    if not keys:
+        return
+    if not native(storage):
+        for key in keys:
+            storage.delete_data(key)
+    elif isinstance(storage, RedisExpireStorage):
+        storage.conn.delete(*(storage.result_key(k) for k in keys))
+    elif isinstance(storage, RedisStorage):
+        storage.conn.hdel(storage.result_key, *keys)
+    elif isinstance(storage, PostgresStorage):
+        storage.sql(
+            f"delete from {storage.table_kv} where queue = %s and key = any(%s)",
+            (storage.name, keys),
+        )
+    elif isinstance(storage, SqliteStorage):
+        with storage.db(commit=True) as curs:
+            curs.executemany(
+                "delete from kv where queue = ? and key = ?", [(storage.name, k) for k in keys]
+            )
+    else:
+        for key in keys:
+            storage.delete_data(key)
+
+
+def _text(key: Any) -> str:
+    return key.decode("utf-8") if isinstance(key, bytes | bytearray) else str(key)
