@@ -198,7 +198,6 @@ class Firing:
                 marker.state,
             )
 
-
     def _emit(self, run: Run, status: str, **fields: Any) -> None:
         """One schedule event; ``lag``: how long after the tick it was decided (seconds)."""
         data: dict[str, Any] = {"lag": round((self.now() - run.tick).total_seconds(), 3)}
