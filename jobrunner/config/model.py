@@ -31,6 +31,51 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Callback:
+    """A function named in the file (``module.path:attr``) and where: setup, hooks, handlers."""
+
+    reference: str
+    location: Location
+    key: str  # its dotted path in the file, e.g. ``instances.default.hooks.on_startup[0]``
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """``lock:``: huey's ``lock_task``; ``ttl`` frees a lock a crashed run left behind."""
+
+    name: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """``rate_limit:``: huey's rate limit, at most ``limit`` runs per ``per`` seconds."""
+
+    limit: int
+    per: float
+    name: str | None = None  # None: the task's (or schedule's) own name
+    retry: bool = True
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """``signals:`` entry: ``handler`` called as huey calls signal handlers, for ``on``."""
+
+    handler: Callback
+    on: tuple[str, ...] = ()  # empty: every signal
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    """``hooks:`` of an instance, registered with huey's decorators of the same names."""
+
+    on_startup: tuple[Callback, ...] = ()
+    on_shutdown: tuple[Callback, ...] = ()
+    pre_execute: tuple[Callback, ...] = ()
+    post_execute: tuple[Callback, ...] = ()
+
+
+@dataclass(frozen=True)
 class TaskOptions:
     """huey task options: the YAML ``defaults`` merged with a task's own keys."""
 
@@ -41,6 +86,9 @@ class TaskOptions:
     expires: float | None = None
     timeout: float | None = None
     context: bool = False
+    lock: LockConfig | None = None
+    rate_limit: RateLimitConfig | None = None
+    context_manager: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +139,8 @@ class InstanceConfig:
     delivery: str = "at_least_once"
     lease: float = 30.0
     consumer: ConsumerConfig = field(default_factory=ConsumerConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
+    signals: tuple[SignalConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +185,7 @@ class Config:
     schedules: Mapping[str, ScheduleConfig]
     defaults: TaskOptions = field(default_factory=TaskOptions)
     timezone: str = "UTC"
+    setup: tuple[Callback, ...] = ()
 
     @property
     def folder(self) -> Path:
