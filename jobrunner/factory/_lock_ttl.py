@@ -4,10 +4,10 @@ huey's ``TaskLock(ttl=)`` calls ``storage.put_if_empty(key, value, ttl)``: its S
 storages refuse a ttl, and its Redis storage needs hash-field expiry (Redis 7.4).
 These mixins give the jobrunner storage classes one: a lock taken with a ttl
 stores its deadline (``jobrunner:lock-until:`` and 16 digits of milliseconds), and
-taking a held lock succeeds, in one atomic statement or script, when that deadline
-has passed. Deadlines are the consumers' clocks: keep them in sync (NTP).
-A lock without a ttl is huey's, untouched; release and ``flush_locks`` delete
-either kind.
+taking a lock (with a ttl or not) that holds a deadline in the past succeeds, in one
+atomic statement or script. Deadlines are the consumers' clocks: keep them in sync
+(NTP). Keys other than huey's locks (``<queue>.lock.<name>``: schedule claims, say)
+take huey's own path; release and ``flush_locks`` delete either kind.
 """
 
 from __future__ import annotations
@@ -19,14 +19,23 @@ _PREFIX = b"jobrunner:lock-until:"
 
 
 def _until(deadline: float) -> bytes:
-    # Fixed width, so that byte order is time order; a lock without a ttl holds
-    # huey's pickled value, whose first byte (0x80) sorts after the prefix: never expired.
+    # Fixed width, so that byte order is time order. A value between the prefix and
+    # the prefix with now's digits starts with the prefix: an expired deadline. A lock
+    # taken without a ttl holds huey's pickled value, never in that range.
     return _PREFIX + b"%016d" % int(deadline * 1000)
+
+
+def _huey_path(key: str, ttl: float | None) -> bool:
+    return ttl is None and ".lock." not in key
+
+
+def _stored(value: bytes, now: float, ttl: float | None) -> bytes:
+    return value if ttl is None else _until(now + ttl)
 
 
 class SqliteLockTTL:
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        if ttl is None:
+        if _huey_path(key, ttl):
             return bool(super().put_if_empty(key, value))  # type: ignore[misc]
         now = time.time()
         storage: Any = self
@@ -34,15 +43,15 @@ class SqliteLockTTL:
             curs.execute(
                 "insert into kv (queue, key, value) values (?, ?, ?) "
                 "on conflict (queue, key) do update set value = excluded.value "
-                "where kv.value <= ?",
-                (storage.name, key, _until(now + ttl), _until(now)),
+                "where kv.value between ? and ?",
+                (storage.name, key, _stored(value, now, ttl), _PREFIX, _until(now)),
             )
             return bool(curs.rowcount == 1)
 
 
 class PostgresLockTTL:
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        if ttl is None:
+        if _huey_path(key, ttl):
             return bool(super().put_if_empty(key, value))  # type: ignore[misc]
         now = time.time()
         storage: Any = self
@@ -50,8 +59,8 @@ class PostgresLockTTL:
             curs.execute(
                 f"insert into {storage.table_kv} as kv (queue, key, value) values (%s, %s, %s) "
                 "on conflict (queue, key) do update set value = excluded.value "
-                "where kv.value <= %s",
-                (storage.name, storage._key(key), _until(now + ttl), _until(now)),
+                "where kv.value between %s and %s",
+                (storage.name, storage._key(key), _stored(value, now, ttl), _PREFIX, _until(now)),
             )
             return bool(curs.rowcount == 1)
 
@@ -72,7 +81,7 @@ return 0
 
 class RedisLockTTL:
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        if ttl is None:
+        if _huey_path(key, ttl):
             return bool(super().put_if_empty(key, value))  # type: ignore[misc]
         now = time.time()
         storage: Any = self
@@ -81,6 +90,6 @@ class RedisLockTTL:
             script = storage._lock_script = storage.conn.register_script(_REDIS_SCRIPT)
         taken = script(
             keys=[storage.result_key],
-            args=[key, _until(now + ttl), _PREFIX, int(now * 1000)],
+            args=[key, _stored(value, now, ttl), _PREFIX, int(now * 1000)],
         )
         return bool(taken)

@@ -42,7 +42,8 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.jsonl")
 
 def note(kind, **extra):
     with open(OUT, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"kind": kind, "pid": os.getpid(), "time": time.time(), **extra}) + "\\n")
+        line = {"kind": kind, "pid": os.getpid(), "time": time.time(), **extra}
+        fh.write(json.dumps(line) + "\\n")
 """
 
 TASKS = """
