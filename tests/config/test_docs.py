@@ -83,6 +83,10 @@ EXPECTED: dict[str, set[str]] = {
     "Tasks": props(DEFS["task"]) - OPTIONS,
     "Schedules": props(DEFS["schedule"]) - OPTIONS,
     "Cron fields": props(CRON_MAPPING),
+    "Hooks": props(DEFS["hooks"]),
+    "Signals": props(DEFS["signals"]["items"]),
+    "Lock": props(DEFS["lock"]["oneOf"][1]),
+    "Rate limit": props(DEFS["rate_limit"]),
 }
 
 
