@@ -30,6 +30,12 @@ def boot():
 
     note("setup")
     READY = True
+
+
+def boot_again():
+    from hooked_notes import note
+
+    note("setup-again")
 """
 
 NOTES = """
@@ -214,3 +220,50 @@ def test_setup_hooks_and_signals_in_a_real_consumer(
     )
     assert "Traceback" in output
     assert os.getpid() not in {n["pid"] for n in notes}
+
+
+BEFORE_RELOAD = """
+version: 1
+setup: [boot_state:boot]
+instances:
+  default: {backend: sqlite, filename: queue.db, consumer: {workers: 2}}
+tasks:
+  ok: {function: hooked_tasks:ok}
+"""
+
+AFTER_RELOAD = """
+version: 1
+setup: [boot_state:boot, boot_state:boot_again]
+instances:
+  default:
+    backend: sqlite
+    filename: queue.db
+    consumer: {workers: 2}
+    hooks:
+      on_startup: [hooked_tasks:started]
+      pre_execute: [hooked_tasks:before]
+tasks:
+  ok: {function: hooked_tasks:ok, lock: ok-lock}
+"""
+
+
+@pytest.mark.slow
+def test_a_reload_adds_setup_hooks_and_a_lock(
+    hooked_project: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config(BEFORE_RELOAD)
+    with Runner(config) as runner:
+        runner.wait_for("watching")
+        write_config(AFTER_RELOAD)
+        output = runner.wait_for("reloaded")
+        assert "~instance default (hooks " in output
+        assert "~task ok (lock none->{'name': 'ok-lock', 'ttl': None})" in output
+        # The instance's consumer was restarted with the hooks: each new worker started.
+        _wait(hooked_project, lambda n: len(_kinds(n, "startup")) == 2)
+        with jobrunner.load(config) as app:
+            assert app.tasks.ok(5).get(blocking=True, timeout=30) == 10
+        assert runner.stop(signal.SIGINT) == 0
+    notes = _notes(hooked_project)
+    # The new setup function ran once; the first was not run again.
+    assert [n["kind"] for n in notes if n["kind"].startswith("setup")] == ["setup", "setup-again"]
+    assert [n["task"] for n in _kinds(notes, "pre")] == ["ok"]
