@@ -154,3 +154,46 @@ def test_locks_and_rate_limits_hold_across_two_consumers(
         assert after["start"] >= stuck["start"] + 3.0
         assert "unable to acquire lock crash" in other.output
         assert other.stop(signal.SIGINT) == 0
+
+
+INTERRUPTED = """
+version: 1
+instances:
+  default:
+    backend: sqlite
+    filename: queue.db
+    consumer: {workers: 2, flush_locks: true}
+tasks:
+  stuck:
+    function: guarded_tasks:stuck
+    lock: crash
+  after_crash:
+    function: guarded_tasks:after_crash
+    lock: crash
+"""
+
+
+@pytest.mark.slow
+def test_flush_locks_clears_at_start_and_an_interrupted_run_releases_its_lock(
+    project: Path, write_config: Callable[..., Path]
+) -> None:
+    (project / "guarded_tasks.py").write_text(TASKS)
+    config = write_config(INTERRUPTED)
+    with jobrunner.load(config) as app:
+        # A lock left behind (no ttl): only flush_locks frees it.
+        app.huey().lock_task("crash").acquire()
+        with Runner(config) as runner:
+            runner.wait_for("loaded")
+            app.tasks.after_crash()
+            _records(project, "after_crash", 1)
+            assert "Found stale locks: crash" in runner.output
+
+            app.tasks.stuck()
+            _records(project, "stuck", 1)
+            assert app.huey().is_locked("crash")
+            runner.signal(signal.SIGINT)
+            runner.wait_for("received SIGINT")
+            # The second signal abandons the thread worker's run: its lock is released.
+            assert runner.stop(signal.SIGINT) == 130
+        assert "released lock crash of a run that did not finish" in runner.output
+        assert not app.huey().is_locked("crash")
