@@ -136,8 +136,9 @@ def test_locks_and_rate_limits_hold_across_two_consumers(
 
         starts = sorted(r["start"] for r in _records(project, "limited", 6))
         # huey's windows are the whole seconds of the clock. A start is noted a moment after
-        # its slot was taken, so one noted in a window's first 50 ms may belong to the last.
-        per_window = Counter(int(t) for t in starts if t - int(t) >= 0.05)
+        # its slot was taken (longer on a busy machine), so one noted in a window's first
+        # quarter second may belong to the window before: those are not counted.
+        per_window = Counter(int(t) for t in starts if t - int(t) >= 0.25)
         assert max(per_window.values()) <= 2, starts
         # 6 runs at 2 a window need 3 windows.
         assert starts[-1] - starts[0] > 1.0, starts
@@ -151,7 +152,8 @@ def test_locks_and_rate_limits_hold_across_two_consumers(
         app.tasks.after_crash()
         [after] = _records(project, "after_crash", 1)
         assert after["pid"] == other.process.pid
-        assert after["start"] >= stuck["start"] + 3.0
+        # Not before the ttl (3 s) ends; stuck noted its start a moment after taking the lock.
+        assert after["start"] >= stuck["start"] + 2.5
         assert "unable to acquire lock crash" in other.output
         assert other.stop(signal.SIGINT) == 0
 
