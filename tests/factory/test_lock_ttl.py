@@ -30,6 +30,7 @@ def app(
         yield loaded
 
 
+@pytest.mark.slow
 def test_a_lock_with_a_ttl_is_free_again_when_it_ends(app: jobrunner.App) -> None:
     h = app.huey()
     taken = time.monotonic()
