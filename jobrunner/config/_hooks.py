@@ -15,6 +15,7 @@ from jobrunner.config._duration import parse_duration
 from jobrunner.config._yaml import Document, Path_, dotted
 from jobrunner.config.model import (
     Callback,
+    ContextManagerConfig,
     HooksConfig,
     Location,
     LockConfig,
@@ -87,8 +88,15 @@ def rate_limit(raw: Mapping[str, Any]) -> RateLimitConfig:
     )
 
 
+def context_manager(raw: Any) -> ContextManagerConfig:
+    """``context_manager: module:attr`` or ``{object: module:attr, as_argument: true}``."""
+    if isinstance(raw, str):
+        return ContextManagerConfig(raw)
+    return ContextManagerConfig(raw["object"], raw.get("as_argument", False))
+
+
 # Option keys whose YAML value becomes a config object.
-CONVERTERS = {"lock": lock, "rate_limit": rate_limit}
+CONVERTERS = {"lock": lock, "rate_limit": rate_limit, "context_manager": context_manager}
 
 
 def check_options(
@@ -123,6 +131,8 @@ def references(data: Mapping[str, Any]) -> dict[Path_, str]:
     refs: dict[Path_, str] = {}
 
     def add(path: Path_, value: Any) -> None:
+        if isinstance(value, Mapping) and path[-1] == "context_manager":
+            path, value = (*path, "object"), value.get("object")
         if isinstance(value, str) and ":" in value:
             refs[path] = value
 

@@ -137,7 +137,7 @@ def check_references(doc: Document, references: dict[Path_, str]) -> list[Issue]
         try:
             if path[-1] == "storage_class":
                 import_storage_class(reference)
-            elif path[-1] == "context_manager":
+            elif "context_manager" in path[-2:]:
                 import_context_manager(reference)
             else:
                 import_callable(reference)

@@ -58,6 +58,14 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True)
+class ContextManagerConfig:
+    """``context_manager:``: huey's ``context_task(obj, as_argument=)``."""
+
+    reference: str
+    as_argument: bool = False
+
+
+@dataclass(frozen=True)
 class SignalConfig:
     """``signals:`` entry: ``handler`` called as huey calls signal handlers, for ``on``."""
 
@@ -88,7 +96,7 @@ class TaskOptions:
     context: bool = False
     lock: LockConfig | None = None
     rate_limit: RateLimitConfig | None = None
-    context_manager: str | None = None
+    context_manager: ContextManagerConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from huey.api import TaskLock
 from huey.exceptions import RateLimitExceeded
 
 from jobrunner.config._imports import import_context_manager
-from jobrunner.config.model import TaskOptions
+from jobrunner.config.model import ContextManagerConfig, TaskOptions
 
 # Locks taken by runs of this process and not yet released (see release_held_locks).
 _held: set[TaskLock] = set()
@@ -87,7 +87,7 @@ class GuardedFunction:
         function: Any,  # a LazyFunction
         lock: TaskLock | None,
         rate_limit: RateLimit | None,
-        context_manager: str | None,
+        context_manager: ContextManagerConfig | None,
     ) -> None:
         self._function = function
         self.reference: str = function.reference
@@ -97,13 +97,13 @@ class GuardedFunction:
         self.__doc__ = function.__doc__
         self._lock = lock
         self._rate_limit = rate_limit
-        self._context_reference = context_manager
+        self._context_config = context_manager
         self._context: Any = None
 
     def bind(self) -> Callable[..., Any]:
         """Import the function (and the context manager) now; raises what the import raises."""
-        if self._context_reference is not None and self._context is None:
-            self._context = import_context_manager(self._context_reference)
+        if self._context_config is not None and self._context is None:
+            self._context = import_context_manager(self._context_config.reference)
         return self._function.bind()  # type: ignore[no-any-return]
 
     def _make_context(self) -> AbstractContextManager[Any]:
@@ -121,8 +121,10 @@ class GuardedFunction:
                 stack.enter_context(_Holding(self._lock))
             if self._rate_limit is not None:
                 self._rate_limit.acquire()
-            if self._context_reference is not None:
-                stack.enter_context(self._make_context())
+            if self._context_config is not None:
+                entered = stack.enter_context(self._make_context())
+                if self._context_config.as_argument:
+                    return self._function(entered, *args, **kwargs)
             return self._function(*args, **kwargs)
 
     def __repr__(self) -> str:

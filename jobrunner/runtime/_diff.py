@@ -12,6 +12,7 @@ from typing import Any
 from jobrunner.config import Config, InstanceConfig, ScheduleConfig, TaskConfig
 from jobrunner.config.model import (
     Callback,
+    ContextManagerConfig,
     HooksConfig,
     LockConfig,
     RateLimitConfig,
@@ -135,7 +136,7 @@ def _field_changes(old: Any, new: Any) -> list[str]:
 
 # Option and hook objects compare and print as their YAML would (a hook that only moved
 # to another line is unchanged).
-_DECLARED = (HooksConfig, SignalConfig, LockConfig, RateLimitConfig)
+_DECLARED = (HooksConfig, SignalConfig, LockConfig, RateLimitConfig, ContextManagerConfig)
 
 
 def _plain(value: Any) -> Any:

@@ -87,6 +87,7 @@ EXPECTED: dict[str, set[str]] = {
     "Signals": props(DEFS["signals"]["items"]),
     "Lock": props(DEFS["lock"]["oneOf"][1]),
     "Rate limit": props(DEFS["rate_limit"]),
+    "Context manager": props(DEFS["context_manager"]["oneOf"][1]),
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import jobrunner
-from jobrunner.config.model import LockConfig, RateLimitConfig
+from jobrunner.config.model import ContextManagerConfig, LockConfig, RateLimitConfig
 from tests.support.processes import cli
 
 BOOT = """
@@ -69,6 +69,16 @@ SHARED = Shared()
 
 def work(value):
     EVENTS.append(f"work {value}")
+    return value
+
+
+@contextmanager
+def connection():
+    yield "the connection"
+
+
+def given(conn, value):
+    EVENTS.append(f"given {conn} {value}")
     return value
 """
 
@@ -193,7 +203,9 @@ def test_defaults_carry_rate_limit_and_context_manager(
     with jobrunner.load(config) as app:
         a, b = app.config.tasks["a"].options, app.config.tasks["b"].options
         assert a.rate_limit == RateLimitConfig(limit=10, per=60.0)
-        assert a.context_manager == b.context_manager == "contexts:transaction"
+        assert (
+            a.context_manager == b.context_manager == ContextManagerConfig("contexts:transaction")
+        )
         assert a.lock == LockConfig("nightly")
         assert b.rate_limit == RateLimitConfig(limit=1, per=1.0, name="api", retry=False)
         assert app.config.schedules["s"].options.lock == LockConfig("nightly")
@@ -219,6 +231,9 @@ def test_context_manager_wraps_each_run(booted: Path, write_config: Callable[...
         tasks:
           made: {function: contexts:work, context_manager: contexts:transaction}
           shared: {function: contexts:work, context_manager: contexts:SHARED}
+          given:
+            function: contexts:given
+            context_manager: {object: contexts:connection, as_argument: true}
         """
     )
     import contexts  # type: ignore[import-not-found]
@@ -226,4 +241,13 @@ def test_context_manager_wraps_each_run(booted: Path, write_config: Callable[...
     with jobrunner.load(config) as app:
         assert app.tasks.made(1).get() == 1
         assert app.tasks.shared(2).get() == 2
-    assert contexts.EVENTS == ["enter", "work 1", "exit", "shared-enter", "work 2", "shared-exit"]
+        assert app.tasks.given(3).get() == 3
+    assert contexts.EVENTS == [
+        "enter",
+        "work 1",
+        "exit",
+        "shared-enter",
+        "work 2",
+        "shared-exit",
+        "given the connection 3",
+    ]
