@@ -13,6 +13,7 @@ from huey import Huey
 from huey.api import TaskWrapper
 
 from jobrunner.config import Config, Loaded, load_config
+from jobrunner.config._setup import run_setup
 from jobrunner.errors import ConfigError, Issue, UnknownNameError
 from jobrunner.events import Event
 from jobrunner.factory import make_huey, register_schedule, register_task
@@ -223,15 +224,22 @@ def load(
     *,
     immediate: bool | None = None,
     environ: Mapping[str, str] | None = None,
+    setup: bool = False,
 ) -> App:
     """Validate ``path`` and build its huey instances, tasks and schedules; start no consumer.
 
     Task functions are not imported, so a producer does not pay for (or need)
     the task modules' dependencies. ``immediate=True`` runs tasks in the caller
-    (the default follows ``JOBRUNNER_IMMEDIATE``). Raises :class:`ConfigError`.
+    (the default follows ``JOBRUNNER_IMMEDIATE``). ``setup=True`` runs the file's
+    ``setup:`` functions (once per process), for a process that runs tasks itself
+    (immediate mode, tests). Raises :class:`ConfigError`.
     """
     with _gc_paused():
         loaded: Loaded = load_config(path, check_imports=False, environ=environ)
+        if setup:
+            failed = run_setup(loaded.config.setup)
+            if failed:
+                raise ConfigError(failed)
         app = App(loaded.config, immediate=immediate, warnings=loaded.warnings)
     for name, instance in loaded.config.instances.items():
         if instance.events.enqueued:

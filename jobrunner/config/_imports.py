@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jobrunner.config._yaml import Document
+from jobrunner.config._yaml import Document, Path_
 from jobrunner.errors import Issue
 
 
@@ -59,6 +59,20 @@ def import_callable(reference: str) -> Callable[..., Any]:
     if func is not None and type(obj).__name__ == "TaskWrapper":
         return func  # type: ignore[no-any-return]
     return obj  # type: ignore[no-any-return]
+
+
+def import_context_manager(reference: str) -> Any:
+    """A context manager object (``with obj:``, as huey's ``context_task``) or a callable
+    that makes one per run (a ``@contextmanager`` function, a class)."""
+    obj = import_object(reference)
+    if (hasattr(obj, "__enter__") and hasattr(obj, "__exit__")) or callable(obj):
+        return obj
+    raise NotUsableError(
+        f"{reference} is {_a(type(obj).__name__)}, neither a context manager nor a function "
+        "that makes one",
+        "point context_manager: at a @contextlib.contextmanager function or an object with "
+        "__enter__ and __exit__",
+    )
 
 
 def import_storage_class(reference: str) -> type[Any]:
@@ -113,7 +127,7 @@ def _imports_cleanly(module_name: str) -> bool:
     return module_name in sys.modules
 
 
-def check_references(doc: Document, references: dict[tuple[str, ...], str]) -> list[Issue]:
+def check_references(doc: Document, references: dict[Path_, str]) -> list[Issue]:
     """One issue per reference (keyed by its config path) that does not import."""
     issues = []
     # Modules written since the interpreter last looked at a folder (a reload, a test)
@@ -123,6 +137,8 @@ def check_references(doc: Document, references: dict[tuple[str, ...], str]) -> l
         try:
             if path[-1] == "storage_class":
                 import_storage_class(reference)
+            elif "context_manager" in path[-2:]:
+                import_context_manager(reference)
             else:
                 import_callable(reference)
         except (Exception, SystemExit) as exc:

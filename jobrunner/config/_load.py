@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jobrunner.config._hooks import references as hook_references
+from jobrunner.config._hooks import setup_callbacks
 from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
 from jobrunner.config._schema import describe_value, validate_schema
-from jobrunner.config._yaml import dotted, read_yaml
+from jobrunner.config._setup import run_setup
+from jobrunner.config._yaml import Path_, dotted, read_yaml
 from jobrunner.config.model import Config
 from jobrunner.errors import ConfigError, Issue
 
@@ -32,8 +35,9 @@ def load_config(
 ) -> Loaded:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem.
 
-    ``check_imports`` also imports each ``function`` and ``storage_class``; a
-    producer (``jobrunner.load``) skips that so it never imports task modules.
+    ``check_imports`` also runs the ``setup`` functions, then imports each ``function``,
+    ``storage_class``, hook and handler; a producer (``jobrunner.load``) skips that so
+    it never imports task modules.
     """
     file = os.fspath(path)
     text = _read(file)
@@ -66,7 +70,11 @@ def load_config(
     folder = Path(file).resolve().parent
     add_search_path(folder)
     if check_imports:
-        later += check_references(doc, _references(doc.data))
+        # Frameworks first (django.setup()): task modules may not import without them.
+        failed_setup = run_setup(setup_callbacks(doc))
+        later += failed_setup
+        if not failed_setup:
+            later += check_references(doc, {**_references(doc.data), **hook_references(doc.data)})
     issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
@@ -122,8 +130,8 @@ def _read(file: str) -> str:
         ) from None
 
 
-def _references(data: dict[str, Any]) -> dict[tuple[str, ...], str]:
-    refs: dict[tuple[str, ...], str] = {}
+def _references(data: dict[str, Any]) -> dict[Path_, str]:
+    refs: dict[Path_, str] = {}
     for section, key in (
         ("tasks", "function"),
         ("schedules", "function"),

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from jobrunner.config import _hooks
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
@@ -50,6 +51,8 @@ INSTANCE_KEYS = frozenset(
         "lease",
         "consumer",
         "events",
+        "hooks",
+        "signals",
     }
 )
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
@@ -113,6 +116,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         timezone=file_zone or "UTC",
         http=http,
         handles=_handles(_section(data, "handles"), folder),
+        setup=_hooks.setup_callbacks(doc),
     )
     return config, issues
 
@@ -147,6 +151,8 @@ def _options(raw: Mapping[str, Any], base: TaskOptions) -> TaskOptions:
         value = raw[key]
         if key in _DURATION_OPTIONS and value is not None:
             value = parse_duration(value)
+        elif key in _hooks.CONVERTERS:
+            value = _hooks.CONVERTERS[key](value)
         values[key] = value
     return TaskOptions(**{**base.__dict__, **values})
 
@@ -204,6 +210,8 @@ def _instance(
         lease=parse_duration(raw.get("lease", 30)),
         consumer=ConsumerConfig(**consumer_raw),
         events=events_config(name, backend, raw.get("events"), folder, doc, issues),
+        hooks=_hooks.hooks(doc, (*where, "hooks"), raw.get("hooks")),
+        signals=_hooks.signals(doc, (*where, "signals"), raw.get("signals")),
     )
 
 
@@ -277,6 +285,7 @@ def _task(
     options = _options(raw, defaults)
     if instance is None:
         return None
+    _hooks.check_options(doc, where, options, _backend(raw_instances, instance), issues)
     return TaskConfig(name, raw["function"], instance, options, _location(doc, where))
 
 
@@ -331,13 +340,15 @@ def _schedule(
         return None
     jitter = raw.get("jitter")
     window = raw.get("catchup_window")
+    options = _options(raw, base)
+    _hooks.check_options(doc, where, options, _backend(raw_instances, instance), issues)
     return ScheduleConfig(
         name=name,
         function=function,
         instance=instance,
         cron=cron,
         timezone=zone,
-        options=_options(raw, base),
+        options=options,
         location=_location(doc, where),
         task=task_name,
         args=tuple(raw.get("args", ())),
@@ -415,6 +426,11 @@ def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[I
             else "use an IANA name such as Europe/Berlin, or UTC, or local"
         )
         issues.append(doc.issue(where, f"unknown time zone {zone!r}", hint))
+
+
+def _backend(raw_instances: Mapping[str, Any], instance: str) -> str | None:
+    raw = raw_instances.get(instance)
+    return raw.get("backend", "sqlite") if isinstance(raw, Mapping) else None
 
 
 def _unknown(

@@ -31,6 +31,59 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Callback:
+    """A function named in the file (``module.path:attr``) and where: setup, hooks, handlers."""
+
+    reference: str
+    location: Location
+    key: str  # its dotted path in the file, e.g. ``instances.default.hooks.on_startup[0]``
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """``lock:``: huey's ``lock_task``; ``ttl`` frees a lock a crashed run left behind."""
+
+    name: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """``rate_limit:``: huey's rate limit, at most ``limit`` runs per ``per`` seconds."""
+
+    limit: int
+    per: float
+    name: str | None = None  # None: the task's (or schedule's) own name
+    retry: bool = True
+
+
+@dataclass(frozen=True)
+class ContextManagerConfig:
+    """``context_manager:``: huey's ``context_task(obj, as_argument=)``."""
+
+    reference: str
+    as_argument: bool = False
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """``signals:`` entry: ``handler`` called as huey calls signal handlers, for ``on``."""
+
+    handler: Callback
+    on: tuple[str, ...] = ()  # empty: every signal
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    """``hooks:`` of an instance, registered with huey's decorators of the same names."""
+
+    on_startup: tuple[Callback, ...] = ()
+    on_shutdown: tuple[Callback, ...] = ()
+    pre_execute: tuple[Callback, ...] = ()
+    post_execute: tuple[Callback, ...] = ()
+
+
+@dataclass(frozen=True)
 class TaskOptions:
     """huey task options: the YAML ``defaults`` merged with a task's own keys."""
 
@@ -41,6 +94,9 @@ class TaskOptions:
     expires: float | None = None
     timeout: float | None = None
     context: bool = False
+    lock: LockConfig | None = None
+    rate_limit: RateLimitConfig | None = None
+    context_manager: ContextManagerConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +167,8 @@ class InstanceConfig:
     lease: float = 30.0
     consumer: ConsumerConfig = field(default_factory=ConsumerConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
+    signals: tuple[SignalConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +238,7 @@ class Config:
     timezone: str = "UTC"
     http: HttpConfig | None = None
     handles: HandlesConfig = field(default_factory=HandlesConfig)
+    setup: tuple[Callback, ...] = ()
 
     @property
     def folder(self) -> Path:

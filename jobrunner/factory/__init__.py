@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobrunner.factory._backends import make_huey, safe_target
+from jobrunner.factory._guards import release_held_locks
 from jobrunner.factory._registry import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -18,5 +19,6 @@ __all__ = [
     "make_huey",
     "register_schedule",
     "register_task",
+    "release_held_locks",
     "safe_target",
 ]

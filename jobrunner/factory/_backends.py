@@ -17,6 +17,7 @@ from jobrunner._forksafe import track_sql_storage
 from jobrunner.batch import BatchTaskWrapper
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
+from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
 
 _CLASSES: dict[str, type[huey.Huey]] = {
     "sqlite": huey.SqliteHuey,
@@ -80,15 +81,20 @@ class _DeferredRevokeClear:
             _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
 
 
-class RedisStorage(_DeferredRevokeClear, huey.storage.RedisStorage):  # type: ignore[misc]
+class RedisStorage(RedisLockTTL, _DeferredRevokeClear, huey.storage.RedisStorage):  # type: ignore[misc]
     """huey's Redis storage; the revoke flag is cleared with the next take."""
 
 
-class PriorityRedisStorage(_DeferredRevokeClear, huey.storage.PriorityRedisStorage):  # type: ignore[misc]
+class PriorityRedisStorage(RedisLockTTL, _DeferredRevokeClear, huey.storage.PriorityRedisStorage):  # type: ignore[misc]
     """huey's priority Redis storage; the revoke flag is cleared with the next take."""
 
 
-class SqliteStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.SqliteStorage):  # type: ignore[misc]
+class SqliteStorage(
+    SqliteLockTTL,
+    _DeferredRevokeClear,
+    _QuickResultPoll,
+    huey.storage.SqliteStorage,  # type: ignore[misc]
+):
     """huey's SQLite storage with two defaults of jobrunner's (docs/performance.md).
 
     Results are polled from 1 ms on (:class:`_QuickResultPoll`). In WAL mode,
@@ -113,7 +119,12 @@ class SqliteStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.SqliteS
         return conn
 
 
-class PostgresStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.PostgresStorage):  # type: ignore[misc]
+class PostgresStorage(
+    PostgresLockTTL,
+    _DeferredRevokeClear,
+    _QuickResultPoll,
+    huey.storage.PostgresStorage,  # type: ignore[misc]
+):
     """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).
 
     The revoke flag is cleared with the next take (:class:`_DeferredRevokeClear`).

@@ -23,6 +23,7 @@ from huey.api import TaskWrapper
 
 from jobrunner.config._imports import import_callable
 from jobrunner.config.model import ScheduleConfig, TaskConfig, TaskOptions
+from jobrunner.factory._guards import guard
 from jobrunner.scheduling import is_due
 from jobrunner.timezones import zone
 
@@ -86,7 +87,9 @@ def register_task(app_huey: huey.Huey, task: TaskConfig, *, replace: bool = Fals
 
     ``replace`` swaps a task registered under the same name in place (hot reload).
     """
-    function = LazyFunction(task.function, task.name, TASK_PREFIX)
+    function = guard(
+        app_huey, LazyFunction(task.function, task.name, TASK_PREFIX), task.options, task.name
+    )
     with _replacing(app_huey._registry) if replace else nullcontext():
         # schedule_config=None: huey's signal hooks ask every task for it
         # (scheduling/_overlap.py), and a missing class attribute costs an AttributeError.
@@ -105,8 +108,13 @@ def register_schedule(
     plain huey periodic tasks cannot take. ``replace`` swaps a schedule registered
     under the same name in place (hot reload).
     """
-    function = LazyFunction(
-        schedule.function, schedule.name, SCHEDULE_PREFIX, schedule.args, schedule.kwargs
+    function = guard(
+        app_huey,
+        LazyFunction(
+            schedule.function, schedule.name, SCHEDULE_PREFIX, schedule.args, schedule.kwargs
+        ),
+        schedule.options,
+        schedule.task or schedule.name,
     )
     tz = zone(schedule.timezone)
     utc = app_huey.utc

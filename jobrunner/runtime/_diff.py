@@ -10,6 +10,14 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from jobrunner.config import Config, InstanceConfig, ScheduleConfig, TaskConfig
+from jobrunner.config.model import (
+    Callback,
+    ContextManagerConfig,
+    HooksConfig,
+    LockConfig,
+    RateLimitConfig,
+    SignalConfig,
+)
 from jobrunner.factory import safe_target
 from jobrunner.scheduling import Cron
 
@@ -126,7 +134,16 @@ def _field_changes(old: Any, new: Any) -> list[str]:
     ]
 
 
+# Option and hook objects compare and print as their YAML would (a hook that only moved
+# to another line is unchanged).
+_DECLARED = (HooksConfig, SignalConfig, LockConfig, RateLimitConfig, ContextManagerConfig)
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, Callback):
+        return value.reference
+    if isinstance(value, _DECLARED):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -143,7 +160,7 @@ def _show(value: Any) -> str:
         return repr(str(value))
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, Mapping | tuple | list):
+    if isinstance(value, (Mapping, tuple, list, *_DECLARED)):
         return repr(_plain(value))
     if isinstance(value, str):
         return repr(value)

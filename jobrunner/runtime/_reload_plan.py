@@ -19,6 +19,7 @@ from jobrunner.config._imports import explain_import_error
 from jobrunner.errors import ConfigError, Issue
 from jobrunner.factory import make_huey, register_schedule, register_task
 from jobrunner.runtime._diff import Change, Definition, diff_configs, log_order, storage_moved
+from jobrunner.runtime._hooks import install_hooks
 
 if TYPE_CHECKING:
     from jobrunner.runtime._runner import Runner
@@ -117,6 +118,7 @@ def build_instance(instance: InstanceConfig, config: Config) -> Built:
                 )
             ]
         ) from None
+    install_hooks(built.huey, instance)
     issues = []
     for name, task in config.tasks.items():
         if task.instance == instance.name:

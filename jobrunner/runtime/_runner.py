@@ -24,9 +24,10 @@ from jobrunner import events
 from jobrunner.app import App
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
-from jobrunner.factory import safe_target
+from jobrunner.factory import release_held_locks, safe_target
 from jobrunner.runtime._consumer import make_consumer, with_overrides
 from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
+from jobrunner.runtime._hooks import install_hooks
 from jobrunner.runtime._reload import Reloader
 from jobrunner.runtime._watch import ConfigWatcher
 from jobrunner.runtime._web import make_endpoint
@@ -90,6 +91,8 @@ class Runner:
         app = App(loaded.config, immediate=False)
         app.bind()
         events.hub().generation = 1
+        for name in names:
+            install_hooks(app.huey(name), loaded.config.instances[name])
         self.app = app
         for name in names:
             instance = loaded.config.instances[name]
@@ -261,6 +264,8 @@ class Runner:
                 break
         for _, consumer in consumers:
             consumer.huey.notify_interrupted_tasks()
+        for lock in release_held_locks():
+            log.warning("released lock %s of a run that did not finish", lock)
         if self.reloader is not None:
             self.reloader.leftover_warnings()
         events.hub().stop()  # flushes what the consumers emitted last

@@ -85,6 +85,11 @@ EXPECTED: dict[str, set[str]] = {
     "Cron fields": props(CRON_MAPPING),
     "HTTP endpoint": props(SCHEMA["properties"]["http"]),
     "Handles": props(SCHEMA["properties"]["handles"]),
+    "Hooks": props(DEFS["hooks"]),
+    "Signals": props(DEFS["signals"]["items"]),
+    "Lock": props(DEFS["lock"]["oneOf"][1]),
+    "Rate limit": props(DEFS["rate_limit"]),
+    "Context manager": props(DEFS["context_manager"]["oneOf"][1]),
 }
 
 
