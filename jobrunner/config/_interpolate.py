@@ -53,6 +53,7 @@ def _expand(
 ) -> Any:
     bad = _MALFORMED.search(text)
     if bad:
+        doc.broken.add(path)
         issues.append(
             _at(
                 doc,
@@ -75,6 +76,7 @@ def _expand(
             return value
         if default is not None:
             return default
+        doc.broken.add(path)
         issues.append(
             _at(
                 doc,

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from jobrunner.config._connections import check_connection
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
@@ -22,6 +23,7 @@ from jobrunner.config.model import (
     ConsumerConfig,
     InstanceConfig,
     Location,
+    LoggingConfig,
     ScheduleConfig,
     SerializerConfig,
     TaskConfig,
@@ -50,7 +52,6 @@ INSTANCE_KEYS = frozenset(
 )
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
 _DURATION_OPTIONS = frozenset({"retry_delay", "expires", "timeout"})
-_SHARED_BACKENDS = frozenset({"redis", "redis-expire", "priority-redis", "postgres"})
 
 
 def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
@@ -105,6 +106,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         schedules=MappingProxyType(schedules),
         defaults=defaults,
         timezone=file_zone or "UTC",
+        logging=LoggingConfig(**_section(data, "logging")),
     )
     return config, issues
 
@@ -157,17 +159,7 @@ def _instance(
     if "timezone" in raw:
         _check_zone(raw["timezone"], (*where, "timezone"), doc, issues)
     serializer = SerializerConfig(**(raw.get("serializer") or {}))
-    if backend in _SHARED_BACKENDS and not serializer.secret:
-        issues.append(
-            doc.issue(
-                where,
-                f"instance {name!r} uses {backend} without a message signing secret",
-                "anyone who can write to the server can run code in your workers; add "
-                "serializer: {secret: ${JOBRUNNER_SECRET}}",
-                key=True,
-                severity="warning",
-            )
-        )
+    check_connection(name, backend, raw, serializer, doc, issues)
     if backend in _AT_MOST_ONCE_BACKENDS:
         _check_delivery(name, backend, raw.get("delivery"), doc, issues)
     consumer_raw = dict(raw.get("consumer") or {})

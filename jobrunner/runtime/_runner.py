@@ -176,8 +176,15 @@ class Runner:
             self._wake.clear()
             while self._signals:
                 signum = self._signals.pop(0)
-                log.info("received %s", signal.Signals(signum).name)
                 hangup = signum == getattr(signal, "SIGHUP", None)
+                if hangup:
+                    log.info("received %s", signal.Signals(signum).name)
+                else:
+                    log.info(
+                        "received %s: stopping once running tasks finish; "
+                        "a second SIGINT or SIGTERM interrupts them",
+                        signal.Signals(signum).name,
+                    )
                 if hangup and self.options.reload:
                     self._reload("SIGHUP")
                     continue

@@ -83,6 +83,7 @@ EXPECTED: dict[str, set[str]] = {
     "Tasks": props(DEFS["task"]) - OPTIONS,
     "Schedules": props(DEFS["schedule"]) - OPTIONS,
     "Cron fields": props(CRON_MAPPING),
+    "Logging": props(SCHEMA["properties"]["logging"]),
 }
 
 
