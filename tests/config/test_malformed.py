@@ -165,7 +165,8 @@ CASES = [
                 1,
                 "workers",
                 "unknown key 'workers'",
-                "allowed keys here: defaults, instances, logging, schedules, tasks, timezone, version",
+                "allowed keys here: defaults, instances, logging, schedules, tasks, timezone, "
+                "version",
             ),
         ],
     ),
