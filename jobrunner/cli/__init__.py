@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except ConfigError as exc:
         print(exc.format(), file=sys.stderr)
-        count = len(exc.issues)
+        count = exc.count
         print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USER
     except JobRunnerError as exc:

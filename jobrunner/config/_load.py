@@ -41,7 +41,7 @@ def load_config(
     if doc.data is None:
         if not issues:
             issues.append(_empty(text, file))
-        raise ConfigError(issues)
+        raise ConfigError(issues, omitted=doc.omitted)
     if not isinstance(doc.data, dict):
         line, column = doc.where(())
         raise ConfigError(
@@ -70,7 +70,7 @@ def load_config(
     issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
-        raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)))
+        raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)), omitted=doc.omitted)
     return Loaded(config, [i for i in issues if i.severity != "error"])
 
 
@@ -93,10 +93,14 @@ def _covered(issue: Issue, earlier: list[Issue]) -> bool:
     return False
 
 
+MAX_BYTES = 8 * 1024 * 1024
+"""The largest jobs file read; a larger one is refused before it is parsed."""
+
+
 def _read(file: str) -> str:
     try:
         with open(file, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError.single(
             file, "no such file", hint="pass the path of your jobs.yaml"
@@ -107,6 +111,13 @@ def _read(file: str) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError.single(file, f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError.single(
+            file,
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; refused",
+            hint="a jobs file this large is not one a person wrote: check what produced it, "
+            "or split it",
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._connections import check_connection
 from jobrunner.config._duration import parse_duration
-from jobrunner.config._yaml import Document, dotted
+from jobrunner.config._yaml import Document, dotted, quote
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
@@ -207,7 +207,7 @@ def _check_delivery(
         issues.append(
             doc.issue(
                 where,
-                f"instance {name!r} runs at most once: the {backend} backend has no "
+                f"instance {quote(name)} runs at most once: the {backend} backend has no "
                 "at-least-once delivery (a crash loses the tasks it was running)",
                 "set delivery: at_most_once to say so, or use sqlite, redis or postgres",
                 key=True,
@@ -292,8 +292,8 @@ def _schedule(
             issues.append(
                 doc.issue(
                     (*where, "instance"),
-                    f"instance {raw['instance']!r} differs from the instance {instance!r} of task "
-                    f"{task_name!r}",
+                    f"instance {quote(raw['instance'])} differs from the instance {instance!r} "
+                    f"of task {quote(task_name)}",
                     "a schedule that names a task runs on that task's instance; remove this key",
                     key=True,
                 )
@@ -354,7 +354,7 @@ def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document)
         if isinstance(raw, str):
             return doc.issue(
                 where,
-                f"invalid cron {raw!r}: expected 5 fields (minute hour day month "
+                f"invalid cron {quote(raw)}: expected 5 fields (minute hour day month "
                 f"day_of_week), got {len(raw.split())}",
                 'e.g. "*/15 * * * *" (every 15 minutes) or "0 3 * * 1-5" (03:00 on weekdays)',
             )
@@ -374,7 +374,7 @@ def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document)
         text = str(value)
         line, column = doc.where(at)
     detail = exc.message.partition(": ")[2]
-    message = f"invalid cron: {exc.field} {text!r} is not valid" + (
+    message = f"invalid cron: {exc.field} {quote(text)} is not valid" + (
         f" ({detail})" if detail else ""
     )
     return Issue(doc.file, line, column, dotted(at), message, hint)
@@ -392,7 +392,7 @@ def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[I
             if close
             else "use an IANA name such as Europe/Berlin, or UTC, or local"
         )
-        issues.append(doc.issue(where, f"unknown time zone {zone!r}", hint))
+        issues.append(doc.issue(where, f"unknown time zone {quote(zone)}", hint))
 
 
 def _unknown(
@@ -402,4 +402,4 @@ def _unknown(
     hint = (
         f"did you mean {close[0]!r}?" if close else f"defined {kind}s: {', '.join(known) or 'none'}"
     )
-    return doc.issue(where, f"unknown {kind} {name!r}", hint)
+    return doc.issue(where, f"unknown {kind} {quote(name)}", hint)

@@ -41,7 +41,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
-from jobrunner.errors import ConfigError, Issue
+from jobrunner.errors import ConfigError, Issue, format_issues
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -105,7 +105,7 @@ class Reloader:
             plan = self._plan(loaded.config)
             built = self._build(loaded.config, plan)
         except ConfigError as exc:
-            self._reject(exc.issues)
+            self._reject(exc.issues, exc.count)
             return False
         except _Refused as exc:
             self._last_failed = True
@@ -128,16 +128,16 @@ class Reloader:
         )
         return True
 
-    def _reject(self, issues: Iterable[Issue]) -> None:
+    def _reject(self, issues: Iterable[Issue], total: int | None = None) -> None:
         self._last_failed = True
         listed = list(issues)
-        count = len(listed)
+        count = len(listed) if total is None else total
         log.error(
             "reload rejected: %d error%s (generation %d keeps running)\n%s",
             count,
             "" if count == 1 else "s",
             self.generation,
-            "\n".join(issue.format() for issue in listed),
+            "\n".join(format_issues(listed, count)),
         )
 
     def _build(self, new: Config, plan: Plan) -> dict[str, Built]:

@@ -209,6 +209,7 @@ def test_json_for_a_valid_file(write_config: Callable[..., Path], project: Path)
                 "valid": True,
                 "summary": "1 instance, 1 task, 1 schedule",
                 "errors": [],
+                "error_count": 0,
                 "warnings": [],
             }
         ],
