@@ -10,7 +10,7 @@ Messages show connection strings masked (:func:`mask_url`), never as written.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -66,7 +66,7 @@ def check_connection(
     if any(path[:2] == where for path in doc.broken):
         return  # a value is unreadable (an unset variable...): reported already
     driver = _DRIVERS.get(backend)
-    if driver is not None and importlib.util.find_spec(driver[0]) is None:
+    if driver is not None and not _importable(driver[0]):
         issues.append(
             doc.issue(
                 where,
@@ -84,6 +84,16 @@ def check_connection(
     if hosts is None:
         return
     _check_signing(name, backend, hosts, serializer, doc, issues)
+
+
+def _importable(module: str) -> bool:
+    # Imported, not just found: an install whose binary part is missing fails only here,
+    # and the storage imports it anyway as soon as the instance is built.
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _redis_hosts(
@@ -145,15 +155,17 @@ def _postgres_hosts(
 ) -> list[str] | None:
     if not isinstance(dsn, str):
         return None
-    if "://" in dsn and urlsplit(dsn).scheme not in _POSTGRES_SCHEMES:
-        issues.append(
-            doc.issue(
-                where,
-                f"invalid PostgreSQL URL {mask_url(dsn)}: the scheme must be postgresql://",
-                "e.g. postgresql://user@127.0.0.1:5432/app, or `host=... dbname=...`",
+    if "://" in dsn:
+        problem = _url_problem(dsn)
+        if problem:
+            issues.append(
+                doc.issue(
+                    where,
+                    f"invalid PostgreSQL URL {mask_url(dsn)}: {problem}",
+                    "e.g. postgresql://user@127.0.0.1:5432/app, or host=127.0.0.1 dbname=app",
+                )
             )
-        )
-        return None
+            return None
     from psycopg import conninfo  # only imported once the driver is known to be there
 
     try:
@@ -171,6 +183,17 @@ def _postgres_hosts(
         return None
     host = str(params.get("hostaddr") or params.get("host") or "/")
     return [part or "/" for part in host.split(",")]
+
+
+def _url_problem(dsn: str) -> str | None:
+    try:
+        parts = urlsplit(dsn)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        return "the port must be a number from 1 to 65535"
+    if parts.scheme not in _POSTGRES_SCHEMES:
+        return "the scheme must be postgresql://"
+    return None
 
 
 def is_loopback(host: str) -> bool:

@@ -73,6 +73,7 @@ def _expand(
         default = match.group("default")
         # As in the shell, ":-" also replaces a variable that is set but empty.
         if value or (value is not None and default is None):
+            doc.secrets.add(value)
             return value
         if default is not None:
             return default

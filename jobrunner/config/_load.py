@@ -11,6 +11,7 @@ from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
 from jobrunner.config._schema import describe_value, validate_schema
+from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._yaml import dotted, read_yaml
 from jobrunner.config.model import Config
 from jobrunner.errors import ConfigError, Issue
@@ -68,6 +69,7 @@ def load_config(
     if check_imports:
         later += check_references(doc, _references(doc.data))
     issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
+    issues = redact(issues, secrets_of(doc))
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)), omitted=doc.omitted)

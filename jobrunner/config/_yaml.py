@@ -41,6 +41,8 @@ class Document:
     merged: dict[int, int] = field(default_factory=dict)
     # Issues found but not kept (beyond MAX_KEPT): only their number is reported.
     omitted: int = 0
+    # Values read from the environment by ${VAR}: never shown in a message (_secrets.py).
+    secrets: set[str] = field(default_factory=set)
     _index: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
