@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import huey
@@ -70,6 +71,15 @@ DRAIN_IDLE = 10.0
 """Seconds an old storage must stay empty before its drain consumer stops."""
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A reload's file as read and loaded: the config, or why it is not valid."""
+
+    text: bytes | None
+    loaded: Loaded | None
+    error: ConfigError | None = None
+
+
 class Reloader:
     """Applies reloads to a running :class:`Runner`; lives on the Runner's main thread."""
 
@@ -86,8 +96,17 @@ class Reloader:
         ``reason`` ``"file change"`` skips a file whose bytes are what is running
         (unless the last attempt failed: a missing module may exist now).
         """
-        runner = self.runner
-        path = runner.path
+        attempt = self.load(reason)
+        return attempt is not None and self.finish(attempt)
+
+    def load(self, reason: str = "file change") -> Attempt | None:
+        """Stage 1 alone: read and validate the file (None: nothing to reload).
+
+        It changes nothing, so the runner runs it on a thread of its own: however
+        long a file takes to load (or a task module to import), signals are still
+        handled and the running configuration keeps running.
+        """
+        path = self.runner.path
         text = _read_bytes(path)
         if text is None and reason == "file change":
             log.warning(
@@ -95,13 +114,22 @@ class Reloader:
                 path,
                 self.generation,
             )
-            return False
+            return None
         if reason == "file change" and text == self._applied_text and not self._last_failed:
             log.debug("%s: saved without changes", path)
-            return False
+            return None
+        importlib.invalidate_caches()  # a module file created since the start must be found
         try:
-            importlib.invalidate_caches()  # a module file created since the start must be found
-            loaded = load_config(path, check_imports=True)
+            return Attempt(text, load_config(path, check_imports=True))
+        except ConfigError as exc:
+            return Attempt(text, None, exc)
+
+    def finish(self, attempt: Attempt) -> bool:
+        """Stages 2 to 4 of a loaded attempt, on the runner's main thread."""
+        path, text, loaded = self.runner.path, attempt.text, attempt.loaded
+        try:
+            if attempt.error is not None or loaded is None:
+                raise attempt.error or ConfigError([])
             plan = self._plan(loaded.config)
             built = self._build(loaded.config, plan)
         except ConfigError as exc:

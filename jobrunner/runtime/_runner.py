@@ -25,7 +25,7 @@ from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.factory import safe_target
 from jobrunner.runtime._consumer import make_consumer, with_overrides
 from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
-from jobrunner.runtime._reload import Reloader
+from jobrunner.runtime._reload import Attempt, Reloader
 from jobrunner.runtime._watch import ConfigWatcher
 
 log = logging.getLogger("jobrunner")
@@ -56,6 +56,8 @@ class Runner:
         self.reloader: Reloader | None = None
         self.watcher: ConfigWatcher | None = None
         self._reload_requested = threading.Event()
+        self._reload_reason = "file change"
+        self._loading: _Load | None = None
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
@@ -186,12 +188,11 @@ class Runner:
                         signal.Signals(signum).name,
                     )
                 if hangup and self.options.reload:
-                    self._reload("SIGHUP")
+                    self._reload_reason = "SIGHUP"
+                    self._reload_requested.set()
                     continue
                 return hangup
-            if self._reload_requested.is_set():
-                self._reload_requested.clear()
-                self._reload("file change")
+            self._reload_step()
             if self.reloader is not None:
                 self.reloader.tick()
             now = time.monotonic()
@@ -201,13 +202,32 @@ class Runner:
                     if consumer._health_check:
                         consumer.check_worker_health()
 
-    def _reload(self, reason: str) -> None:
+    def _reload_step(self) -> None:
+        """Start a requested reload's load on its own thread, or apply one that is loaded.
+
+        The load (parse, validate, import) may take any time; this loop keeps handling
+        signals meanwhile, and a stop abandons the load (a daemon thread).
+        """
         if self.reloader is None:
             return
+        if self._loading is None:
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                reason, self._reload_reason = self._reload_reason, "file change"
+                self._loading = _Load(self.reloader, reason, self._wake)
+            return
+        if not self._loading.done.is_set():
+            return
+        loading, self._loading = self._loading, None
         try:
-            self.reloader.reload(reason)
+            if loading.failure is not None:
+                raise loading.failure
+            if loading.attempt is not None:
+                self.reloader.finish(loading.attempt)
         except Exception:  # a bug must not take the running consumers down with it
             log.exception("reload failed unexpectedly (a bug: please report it)")
+        if self._reload_requested.is_set():
+            self._wake.set()  # saved again while loading: load again
 
     def stop(self, *, graceful: bool = True) -> bool:
         """Stop every consumer; with ``graceful``, running tasks finish first.
@@ -263,3 +283,25 @@ class Runner:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals.append(signum)
         self._wake.set()
+
+
+class _Load:
+    """One reload's load stage, run on a daemon thread; ``wake`` is set when it is done."""
+
+    def __init__(self, reloader: Reloader, reason: str, wake: threading.Event) -> None:
+        self.attempt: Attempt | None = None
+        self.failure: Exception | None = None
+        self.done = threading.Event()
+        self._reloader = reloader
+        self._reason = reason
+        self._wake = wake
+        threading.Thread(target=self._run, name="config-load", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.attempt = self._reloader.load(self._reason)
+        except Exception as exc:  # handed to the main thread, which logs it
+            self.failure = exc
+        finally:
+            self.done.set()
+            self._wake.set()
