@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import FrameType
 
@@ -20,7 +21,7 @@ import huey
 from huey.consumer import Consumer
 
 from jobrunner.app import App
-from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
+from jobrunner.config import ConsumerConfig, InstanceConfig, LoggingConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.factory import safe_target
 from jobrunner.runtime._consumer import make_consumer, with_overrides
@@ -41,6 +42,8 @@ class RunOptions:
     periodic: bool | None = None
     reload: bool = True
     reload_poll: float | None = None
+    # Called with the file's `logging:` once it is loaded (the CLI sets up its logging).
+    configure_logging: Callable[[LoggingConfig], None] | None = None
 
 
 class Runner:
@@ -62,6 +65,8 @@ class Runner:
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
         loaded = load_config(self.path, check_imports=True)
+        if self.options.configure_logging is not None:
+            self.options.configure_logging(loaded.config.logging)
         names = self.options.instances or tuple(loaded.config.instances)
         for name in names:
             if name not in loaded.config.instances:
@@ -142,6 +147,7 @@ class Runner:
             settings.workers,
             settings.worker_type,
             "on" if settings.periodic else "off",
+            extra={"instance": name},
         )
         return make_consumer(app_huey, settings, lease=instance.lease, instance=instance)
 
