@@ -93,3 +93,23 @@ def test_a_billion_laughs_edit_is_rejected_and_sigint_still_stops(
         "interrupts them"
     ) in runner.output
     assert "Traceback" not in runner.output
+
+
+def test_a_rejected_reload_never_logs_a_secret(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    secret = "s3cr3t-Reload-4b1d"
+    config = write_config(CONFIG)
+    with Runner(config, JOBRUNNER_SECRET=secret) as runner:
+        runner.wait_for(" jobrunner: watching ")
+        config.write_text(
+            CONFIG.lstrip().replace(
+                "{backend: sqlite, filename: queue.db}",
+                "\n    backend: sqlite\n    filename: queue.db"
+                "\n    serializer: ${JOBRUNNER_SECRET}",
+            )
+        )
+        output = runner.wait_for("reload rejected: 1 error (generation 1 keeps running)")
+        assert runner.stop(signal.SIGINT) == 0
+    assert "instances.main.serializer: expected a mapping, got the string '***'" in output
+    assert secret not in runner.output
