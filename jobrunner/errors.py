@@ -51,6 +51,19 @@ class Issue:
         }
 
 
+MAX_SHOWN = 100
+"""Problems printed for one file; a count says how many more there are."""
+
+
+def format_issues(issues: Sequence[Issue], total: int | None = None) -> list[str]:
+    """The formatted lines of the first :data:`MAX_SHOWN` issues, then a count of the rest."""
+    lines = [issue.format() for issue in issues[:MAX_SHOWN]]
+    hidden = (len(issues) if total is None else total) - len(lines)
+    if hidden > 0:
+        lines.append(f"... and {hidden:,} more problem{'s' if hidden != 1 else ''} not shown")
+    return lines
+
+
 class JobRunnerError(Exception):
     """Base class of every error jobrunner raises on purpose."""
 
@@ -61,12 +74,20 @@ class ConfigError(JobRunnerError):
     ``issues`` holds every problem found, not only the first one.
     """
 
-    def __init__(self, issues: Sequence[Issue]) -> None:
+    def __init__(self, issues: Sequence[Issue], *, omitted: int = 0) -> None:
         self.issues = tuple(issues)
+        # Problems found but not kept (a file of a million repeated keys): counted only.
+        self.omitted = omitted
         super().__init__(self.format())
 
+    @property
+    def count(self) -> int:
+        """How many problems were found, shown or not."""
+        return len(self.issues) + self.omitted
+
     def format(self) -> str:
-        return "\n".join(issue.format() for issue in self.issues)
+        """The first :data:`MAX_SHOWN` problems, then how many more there are."""
+        return "\n".join(format_issues(self.issues, self.count))
 
     @classmethod
     def single(

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        # argparse would say only "the following arguments are required: COMMAND".
+        parser.print_help()
+        return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version exit 0, bad usage exits 2
@@ -67,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except ConfigError as exc:
         print(exc.format(), file=sys.stderr)
-        count = len(exc.issues)
+        count = exc.count
         print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USER
     except JobRunnerError as exc:

@@ -1,7 +1,8 @@
 """``jobrunner list FILE``: the tasks and schedules of a file, each schedule's next run and state.
 
 A schedule's state is ``active``, ``disabled`` (``enabled: false`` in the file) or ``paused``
-(``jobrunner pause``, read from the instance's storage; ``unknown`` when it cannot be reached).
+(``jobrunner pause``, read from the instance's storage; ``unknown`` when it cannot be reached
+or ``--no-state`` says not to read it). Listing never creates a storage that does not exist.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from jobrunner.cli._load import load_quietly
 from jobrunner.cli._pause import open_state
-from jobrunner.config import Config, ScheduleConfig
+from jobrunner.config import Config, InstanceConfig, ScheduleConfig
 from jobrunner.errors import JobRunnerError
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._describe import describe
@@ -42,7 +46,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_quietly(args.file)
-    pauses = {} if args.no_state else _read_pauses(config)
+    pauses: dict[str, Pause | str | None] = (
+        dict.fromkeys(config.schedules, _NOT_READ) if args.no_state else _read_pauses(config)
+    )
     rows = [_schedule_row(s, pauses) for s in config.schedules.values()]
     tasks = [
         {"name": t.name, "function": t.function, "instance": t.instance}
@@ -78,8 +84,10 @@ def _read_pauses(config: Config) -> dict[str, Pause | str | None]:
         instance = config.instances[instance_name]
         if instance.immediate or instance.backend == "memory":
             continue  # no storage shared with runners: nothing can be paused there
+        if not _has_storage(instance):
+            continue  # nothing was ever stored, so nothing is paused; a look would create it
         try:
-            with open_state(instance) as state:
+            with open_state(_without_schema_creation(instance)) as state:
                 for name in names:
                     found[name] = state.paused(name)
         except JobRunnerError as exc:
@@ -87,6 +95,27 @@ def _read_pauses(config: Config) -> dict[str, Pause | str | None]:
             print(f"  (instance {instance_name} at {safe_target(instance)})", file=sys.stderr)
             found.update(dict.fromkeys(names, "unknown"))
     return found
+
+
+_NOT_READ = "not read"
+
+
+def _has_storage(instance: InstanceConfig) -> bool:
+    """Whether the storage of a local backend exists (listing must not create it)."""
+    if instance.backend == "sqlite":
+        filename = str(instance.storage.get("filename"))
+        return filename == ":memory:" or Path(filename).exists()
+    if instance.backend == "file":
+        return Path(str(instance.storage.get("path"))).exists()
+    return True
+
+
+def _without_schema_creation(instance: InstanceConfig) -> InstanceConfig:
+    # A SQL storage creates its tables when opened: a read must leave the database as it is.
+    if instance.backend != "postgres":
+        return instance
+    storage = MappingProxyType({**instance.storage, "create_tables": False})
+    return replace(instance, storage=storage)
 
 
 def _schedule_row(
@@ -101,6 +130,8 @@ def _schedule_row(
         text = f"paused since {pause.since:%Y-%m-%d %H:%M}Z by {pause.by}"
     elif pause == "unknown":
         state, text = "unknown", "unknown (storage unreachable)"
+    elif pause == _NOT_READ:
+        state, text = "unknown", "unknown (--no-state: not read)"
     else:
         state, text = "active", "active"
     if upcoming is None:

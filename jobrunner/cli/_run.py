@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
+from jobrunner._logs import configure_logging
+from jobrunner.config import LoggingConfig
 from jobrunner.runtime import Runner, RunOptions
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -66,16 +65,27 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--log-level",
-        default="info",
         choices=("debug", "info", "warning", "error"),
-        help="log level",
+        help="log level (default: the file's logging.level, else info)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="text lines, or one JSON object per line (default: the file's logging.format, "
+        "else text)",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    configure_logging(args.log_format or "text", args.log_level or "info")
+
+    def from_file(settings: LoggingConfig) -> None:
+        # The command line wins over the file's `logging:`.
+        configure_logging(args.log_format or settings.format, args.log_level or settings.level)
+
     options = RunOptions(
+        configure_logging=from_file,
         instances=tuple(args.instance),
         workers=args.workers,
         worker_type=args.worker_type,

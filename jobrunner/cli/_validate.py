@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from jobrunner.config import load_config
-from jobrunner.errors import ConfigError, Issue
+from jobrunner.errors import MAX_SHOWN, ConfigError, Issue, format_issues
 
 
 def add_parser(subparsers: Any) -> None:
@@ -46,10 +46,12 @@ def _check(file: str, *, imports: bool) -> dict[str, Any]:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     summary = ""
+    total = 0
     try:
         loaded = load_config(file, check_imports=imports)
     except ConfigError as exc:
         errors = list(exc.issues)
+        total = exc.count
     else:
         warnings = loaded.warnings
         config = loaded.config
@@ -62,18 +64,23 @@ def _check(file: str, *, imports: bool) -> dict[str, Any]:
         "file": file,
         "valid": not errors,
         "summary": summary,
-        "errors": [e.as_dict() for e in errors],
+        # At most MAX_SHOWN of them; error_count says how many there are in all.
+        "errors": [e.as_dict() for e in errors[:MAX_SHOWN]],
+        "error_count": total,
         "warnings": [w.as_dict() for w in warnings],
     }
 
 
 def _print_text(result: dict[str, Any]) -> None:
-    for item in result["errors"] + result["warnings"]:
+    errors = [Issue(**item) for item in result["errors"]]
+    for line in format_issues(errors, result["error_count"]):
+        print(line)
+    for item in result["warnings"]:
         print(Issue(**item).format())
     if result["valid"]:
         print(f"{result['file']}: OK ({result['summary']})")
     else:
-        print(f"{result['file']}: {_count(len(result['errors']), 'error')}")
+        print(f"{result['file']}: {_count(result['error_count'], 'error')}")
 
 
 def _count(n: int, noun: str) -> str:

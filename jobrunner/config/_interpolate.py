@@ -53,6 +53,7 @@ def _expand(
 ) -> Any:
     bad = _MALFORMED.search(text)
     if bad:
+        doc.broken.add(path)
         issues.append(
             _at(
                 doc,
@@ -72,9 +73,11 @@ def _expand(
         default = match.group("default")
         # As in the shell, ":-" also replaces a variable that is set but empty.
         if value or (value is not None and default is None):
+            doc.secrets.add(value)
             return value
         if default is not None:
             return default
+        doc.broken.add(path)
         issues.append(
             _at(
                 doc,

@@ -13,6 +13,7 @@ from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
 from jobrunner.config._schema import describe_value, validate_schema
+from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._setup import run_setup
 from jobrunner.config._yaml import Path_, dotted, read_yaml
 from jobrunner.config.model import Config
@@ -45,7 +46,7 @@ def load_config(
     if doc.data is None:
         if not issues:
             issues.append(_empty(text, file))
-        raise ConfigError(issues)
+        raise ConfigError(issues, omitted=doc.omitted)
     if not isinstance(doc.data, dict):
         line, column = doc.where(())
         raise ConfigError(
@@ -76,9 +77,10 @@ def load_config(
         if not failed_setup:
             later += check_references(doc, {**_references(doc.data), **hook_references(doc.data)})
     issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
+    issues = redact(issues, secrets_of(doc))
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
-        raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)))
+        raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)), omitted=doc.omitted)
     return Loaded(config, [i for i in issues if i.severity != "error"])
 
 
@@ -101,10 +103,14 @@ def _covered(issue: Issue, earlier: list[Issue]) -> bool:
     return False
 
 
+MAX_BYTES = 8 * 1024 * 1024
+"""The largest jobs file read; a larger one is refused before it is parsed."""
+
+
 def _read(file: str) -> str:
     try:
         with open(file, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError.single(
             file, "no such file", hint="pass the path of your jobs.yaml"
@@ -115,6 +121,13 @@ def _read(file: str) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError.single(file, f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError.single(
+            file,
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; refused",
+            hint="a jobs file this large is not one a person wrote: check what produced it, "
+            "or split it",
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

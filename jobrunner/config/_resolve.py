@@ -16,16 +16,18 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config import _hooks
+from jobrunner.config._connections import check_connection
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
-from jobrunner.config._yaml import Document, dotted
+from jobrunner.config._yaml import Document, dotted, quote
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
     HandlesConfig,
     InstanceConfig,
     Location,
+    LoggingConfig,
     ScheduleConfig,
     SerializerConfig,
     TaskConfig,
@@ -57,7 +59,6 @@ INSTANCE_KEYS = frozenset(
 )
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
 _DURATION_OPTIONS = frozenset({"retry_delay", "expires", "timeout"})
-_SHARED_BACKENDS = frozenset({"redis", "redis-expire", "priority-redis", "postgres"})
 
 
 def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
@@ -117,6 +118,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         http=http,
         handles=_handles(_section(data, "handles"), folder),
         setup=_hooks.setup_callbacks(doc),
+        logging=LoggingConfig(**_section(data, "logging")),
     )
     return config, issues
 
@@ -176,17 +178,7 @@ def _instance(
     if "timezone" in raw:
         _check_zone(raw["timezone"], (*where, "timezone"), doc, issues)
     serializer = SerializerConfig(**(raw.get("serializer") or {}))
-    if backend in _SHARED_BACKENDS and not serializer.secret:
-        issues.append(
-            doc.issue(
-                where,
-                f"instance {name!r} uses {backend} without a message signing secret",
-                "anyone who can write to the server can run code in your workers; add "
-                "serializer: {secret: ${JOBRUNNER_SECRET}}",
-                key=True,
-                severity="warning",
-            )
-        )
+    check_connection(name, backend, raw, serializer, doc, issues)
     if backend in _AT_MOST_ONCE_BACKENDS:
         _check_delivery(name, backend, raw.get("delivery"), doc, issues)
     consumer_raw = dict(raw.get("consumer") or {})
@@ -237,7 +229,7 @@ def _check_delivery(
         issues.append(
             doc.issue(
                 where,
-                f"instance {name!r} runs at most once: the {backend} backend has no "
+                f"instance {quote(name)} runs at most once: the {backend} backend has no "
                 "at-least-once delivery (a crash loses the tasks it was running)",
                 "set delivery: at_most_once to say so, or use sqlite, redis or postgres",
                 key=True,
@@ -323,8 +315,8 @@ def _schedule(
             issues.append(
                 doc.issue(
                     (*where, "instance"),
-                    f"instance {raw['instance']!r} differs from the instance {instance!r} of task "
-                    f"{task_name!r}",
+                    f"instance {quote(raw['instance'])} differs from the instance {instance!r} "
+                    f"of task {quote(task_name)}",
                     "a schedule that names a task runs on that task's instance; remove this key",
                     key=True,
                 )
@@ -387,7 +379,7 @@ def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document)
         if isinstance(raw, str):
             return doc.issue(
                 where,
-                f"invalid cron {raw!r}: expected 5 fields (minute hour day month "
+                f"invalid cron {quote(raw)}: expected 5 fields (minute hour day month "
                 f"day_of_week), got {len(raw.split())}",
                 'e.g. "*/15 * * * *" (every 15 minutes) or "0 3 * * 1-5" (03:00 on weekdays)',
             )
@@ -407,7 +399,7 @@ def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document)
         text = str(value)
         line, column = doc.where(at)
     detail = exc.message.partition(": ")[2]
-    message = f"invalid cron: {exc.field} {text!r} is not valid" + (
+    message = f"invalid cron: {exc.field} {quote(text)} is not valid" + (
         f" ({detail})" if detail else ""
     )
     return Issue(doc.file, line, column, dotted(at), message, hint)
@@ -425,7 +417,7 @@ def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[I
             if close
             else "use an IANA name such as Europe/Berlin, or UTC, or local"
         )
-        issues.append(doc.issue(where, f"unknown time zone {zone!r}", hint))
+        issues.append(doc.issue(where, f"unknown time zone {quote(zone)}", hint))
 
 
 def _backend(raw_instances: Mapping[str, Any], instance: str) -> str | None:
@@ -440,4 +432,4 @@ def _unknown(
     hint = (
         f"did you mean {close[0]!r}?" if close else f"defined {kind}s: {', '.join(known) or 'none'}"
     )
-    return doc.issue(where, f"unknown {kind} {name!r}", hint)
+    return doc.issue(where, f"unknown {kind} {quote(name)}", hint)

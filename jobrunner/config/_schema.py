@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from jobrunner.config._yaml import Document, Path_
+from jobrunner.config._yaml import Document, Path_, quote
 from jobrunner.errors import Issue
 
 _HERE = Path(__file__).resolve().parent
@@ -133,7 +133,7 @@ def _explain(raw: ValidationError, doc: Document) -> list[Issue]:
         hint = "this jobrunner reads version 1 files"
         if error.instance == "1":
             hint = "write `version: 1` without quotes (a number, not a string)"
-        return [doc.issue(path, f"unsupported version {error.instance!r}; expected 1", hint)]
+        return [doc.issue(path, f"unsupported version {quote(error.instance)}; expected 1", hint)]
     if validator == "type" and path and path[-1] == "cron":
         return [
             doc.issue(
@@ -197,7 +197,7 @@ def _unknown_keys(error: _Error, path: Path_, doc: Document) -> list[Issue]:
             hint = _backend_listing(backend)
         else:
             hint = f"allowed keys here: {', '.join(allowed)}"
-        issues.append(doc.issue((*path, key), f"unknown key {key!r}", hint, key=True))
+        issues.append(doc.issue((*path, key), f"unknown key {quote(key)}", hint, key=True))
     return issues
 
 
@@ -216,14 +216,17 @@ def _bad_name(error: _Error, path: Path_, doc: Document, schema_path: list[Any])
             return []  # Unknown to every backend: reported once, as an unknown key.
         backend = _backend_of(path, doc) or "sqlite"
         owners = sorted(b for b, keys in backend_options().items() if key in keys)
-        hint = f"{key!r} belongs to backend {' / '.join(owners)}"
+        hint = f"{quote(key)} belongs to backend {' / '.join(owners)}"
         raw = _at(doc, path)
         if isinstance(raw, dict) and "backend" not in raw:
             hint += " (this instance has no `backend:`, so it is sqlite)"
         hint += "; " + _backend_listing(backend)
         return [
             doc.issue(
-                (*path, key), f"{key!r} is not an option of backend {backend!r}", hint, key=True
+                (*path, key),
+                f"{quote(key)} is not an option of backend {backend!r}",
+                hint,
+                key=True,
             )
         ]
     section = str(path[-1]) if path else ""
@@ -237,8 +240,8 @@ def _bad_name(error: _Error, path: Path_, doc: Document, schema_path: list[Any])
     return [
         doc.issue(
             (*path, key),
-            f"{kind} name {key!r} is not valid",
-            f"use {rule}, e.g. {suggestion!r}",
+            f"{kind} name {quote(key)} is not valid",
+            f"use {rule}, e.g. {quote(suggestion)}",
             key=True,
         )
     ]
@@ -325,7 +328,7 @@ def _enum(error: _Error, path: Path_, doc: Document) -> Issue:
     choices = [str(c) for c in error.validator_value]
     close = difflib.get_close_matches(str(error.instance), choices, n=1)
     hint = f"did you mean {close[0]!r}?" if close else None
-    return doc.issue(path, f"{error.instance!r} is not one of {', '.join(choices)}", hint)
+    return doc.issue(path, f"{quote(error.instance)} is not one of {', '.join(choices)}", hint)
 
 
 def _wrong_type(error: _Error, path: Path_, doc: Document) -> Issue:
@@ -361,20 +364,20 @@ def _bad_pattern(error: _Error, path: Path_, doc: Document) -> Issue:
     if "ms|s|m|h" in str(error.validator_value):
         return doc.issue(
             path,
-            f"{error.instance!r} is not a duration",
+            f"{quote(error.instance)} is not a duration",
             "give seconds (a number) or a string such as '30s', '5m', '1h30m', '2d'",
         )
     if last in ("function", "storage_class"):
         example = "examples.tasks:count_beans" if last == "function" else "mypkg.storage:MyStorage"
         return doc.issue(
             path,
-            f"{error.instance!r} is not an import path",
+            f"{quote(error.instance)} is not an import path",
             f"write module.path:name with a colon before the name, e.g. {example}",
         )
     if last in ("task", "instance"):
         return doc.issue(
             path,
-            f"{error.instance!r} is not a valid {last} name",
+            f"{quote(error.instance)} is not a valid {last} name",
             f"name one of the {last}s defined in this file",
         )
     return doc.issue(path, error.message)
@@ -410,7 +413,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {quote(value)}"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
-    return f"{type(value).__name__} {value!r}"
+        return f"the number {quote(value)}"
+    return f"{type(value).__name__} {quote(value)}"

@@ -39,6 +39,10 @@ class Document:
     broken: set[Path_] = field(default_factory=set)
     # Per mapping node (by id): how many of its pairs came from merge keys (`<<:`).
     merged: dict[int, int] = field(default_factory=dict)
+    # Issues found but not kept (beyond MAX_KEPT): only their number is reported.
+    omitted: int = 0
+    # Values read from the environment by ${VAR}: never shown in a message (_secrets.py).
+    secrets: set[str] = field(default_factory=set)
     _index: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
@@ -167,6 +171,12 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+MAX_VALUES = 1_000_000
+"""Values a file may hold, each alias counted as a copy of what it refers to."""
+MAX_KEPT = 1_000
+"""Issues of one kind kept while reading; the rest are only counted (``Document.omitted``)."""
+
+
 def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     """Parse ``text``; return the document and the issues found (syntax, duplicates)."""
     try:
@@ -174,10 +184,25 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     except yaml.MarkedYAMLError as exc:
         return Document(file, None), [_syntax_issue(exc, text, file)]
     except yaml.YAMLError as exc:
-        return Document(file, None), [Issue(file, 0, 0, "", f"YAML error: {exc}")]
+        return Document(file, None), [Issue(file, 0, 0, "", f"YAML error: {shorten(str(exc))}")]
     doc = Document(file, None, node)
     if node is None:
         return doc, []
+    # Before building anything: nested aliases (a "billion laughs") expand a few hundred
+    # bytes into billions of values; counted on the node graph, that costs its size.
+    if expanded_size(node, MAX_VALUES) > MAX_VALUES:
+        doc.root = None
+        return doc, [
+            Issue(
+                file,
+                0,
+                0,
+                "",
+                f"the file holds more than {MAX_VALUES:,} values (each alias counted as a copy "
+                "of what it refers to); refused",
+                "split the file, or use fewer nested aliases",
+            )
+        ]
     issues: list[Issue] = []
     constructor = yaml.SafeLoader("")
     doc.data = _build(node, (), doc, constructor, issues, set())
@@ -185,6 +210,56 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     # (two Marks each) would wait for the cyclic collector (docs/performance.md).
     constructor.dispose()
     return doc, issues
+
+
+def expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values ``root`` stands for with every alias expanded; stops past ``limit``.
+
+    Each distinct node is visited once (a node reached through several aliases is
+    counted from its memoised size), without recursion: a deeply nested file must
+    not exhaust the stack here.
+    """
+    sizes: dict[int, int] = {}
+    started: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            size = 1 + sum(sizes.get(id(child), 1) for child in _children(node))
+            sizes[key] = size
+            if size > limit:
+                return size
+            continue
+        if key in sizes or key in started:
+            continue  # counted already, or a recursive alias (an error reported later)
+        started.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def quote(value: Any) -> str:
+    """``value`` as an error message shows it: a long string shortened (:func:`shorten`)."""
+    if isinstance(value, str):
+        return shorten(value)
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:60]}... ({len(text):,} characters)"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` quoted as Python does, cut after ``limit`` characters with its length said."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def _syntax_issue(exc: yaml.MarkedYAMLError, text: str, file: str) -> Issue:
@@ -297,6 +372,9 @@ def _mapping(
             key = str(_build(key_node, path, doc, constructor, issues, parents))
         if i >= merged:
             # A key of the mapping itself; one that came from a merge key gives way.
+            if key in first and len(issues) >= MAX_KEPT:
+                doc.omitted += 1
+                continue
             if key in first:
                 mark, line = key_node.start_mark, first[key].start_mark.line + 1
                 child = (*path, key)
@@ -306,7 +384,7 @@ def _mapping(
                         mark.line + 1,
                         mark.column + 1,
                         dotted(child),
-                        f"duplicate key {key!r} (first defined at line {line})",
+                        f"duplicate key {shorten(str(key))} (first defined at line {line})",
                         "YAML keeps only the last value of a repeated key; remove or rename one",
                     )
                 )

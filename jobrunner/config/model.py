@@ -121,10 +121,14 @@ class ConsumerConfig:
 class SerializerConfig:
     secret: str | None = None
     salt: str = "huey"
+    unsigned: bool = False
 
     def __repr__(self) -> str:
         # Never let the secret reach a log line through a repr.
-        return f"SerializerConfig(secret={'***' if self.secret else None}, salt={self.salt!r})"
+        return (
+            f"SerializerConfig(secret={'***' if self.secret else None}, salt={self.salt!r}, "
+            f"unsigned={self.unsigned!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,14 @@ class HandlesConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """How ``jobrunner run`` logs (``logging:``); the command line's options win."""
+
+    format: str = "text"
+    level: str = "info"
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated ``jobs.yaml``."""
 
@@ -239,6 +251,7 @@ class Config:
     http: HttpConfig | None = None
     handles: HandlesConfig = field(default_factory=HandlesConfig)
     setup: tuple[Callback, ...] = ()
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     @property
     def folder(self) -> Path:

@@ -87,11 +87,9 @@ def wire_instance(instance: InstanceConfig, app_huey: huey.Huey) -> HistorySink 
     if config.redis:
         channel = config.channel or default_channel(instance.name)
         if config.redis_url is not None:
-            from jobrunner.factory._backends import _hide_password
+            from jobrunner.config._connections import mask_url
 
-            sinks.append(
-                RedisSink.from_url(config.redis_url, channel, _hide_password(config.redis_url))
-            )
+            sinks.append(RedisSink.from_url(config.redis_url, channel, mask_url(config.redis_url)))
         else:
             sinks.append(RedisSink(app_huey.storage.conn, channel, safe_target(instance)))
     if config.log is not None:

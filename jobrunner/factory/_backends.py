@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import huey
 import huey.storage
@@ -15,6 +13,7 @@ from huey.serializer import SignedSerializer
 from jobrunner import _revoke_flags
 from jobrunner._forksafe import track_sql_storage
 from jobrunner.batch import BatchTaskWrapper
+from jobrunner.config._connections import mask_url
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
@@ -181,14 +180,12 @@ def safe_target(instance: InstanceConfig) -> str:
     storage = instance.storage
     if instance.backend in _REDIS:
         if "url" in storage:
-            return _hide_password(str(storage["url"]))
+            return mask_url(str(storage["url"]))
         host = storage.get("host", "127.0.0.1")
         return f"redis://{host}:{storage.get('port', 6379)}/{storage.get('db', 0)}"
     if instance.backend == "postgres":
         dsn = str(storage.get("dsn", ""))
-        if "://" in dsn:
-            return _hide_password(dsn)
-        return _KEYWORD_PASSWORD.sub(r"\1=***", dsn).strip() or "libpq defaults"
+        return mask_url(dsn).strip() or "libpq defaults"
     if instance.backend == "sqlite":
         return str(storage.get("filename"))
     if instance.backend == "file":
@@ -196,18 +193,3 @@ def safe_target(instance: InstanceConfig) -> str:
     if instance.backend == "custom":
         return str(instance.storage_class)
     return instance.backend
-
-
-# libpq's `keyword = value` form: the value may be quoted and hold spaces.
-_KEYWORD_PASSWORD = re.compile(r"(?<!\S)(\w*password)\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S+)")
-# A password can also ride in a URL's query string (libpq and redis-py read it there).
-_QUERY_PASSWORD = re.compile(r"([?&]\w*password=)[^&#]*")
-
-
-def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = _QUERY_PASSWORD.sub(r"\1***", f"?{parts.query}")[1:]
-    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import huey
@@ -42,7 +43,7 @@ from huey.consumer import Consumer
 
 from jobrunner import events
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
-from jobrunner.errors import ConfigError, Issue
+from jobrunner.errors import ConfigError, Issue, format_issues
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -71,6 +72,15 @@ DRAIN_IDLE = 10.0
 """Seconds an old storage must stay empty before its drain consumer stops."""
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A reload's file as read and loaded: the config, or why it is not valid."""
+
+    text: bytes | None
+    loaded: Loaded | None
+    error: ConfigError | None = None
+
+
 class Reloader:
     """Applies reloads to a running :class:`Runner`; lives on the Runner's main thread."""
 
@@ -87,8 +97,17 @@ class Reloader:
         ``reason`` ``"file change"`` skips a file whose bytes are what is running
         (unless the last attempt failed: a missing module may exist now).
         """
-        runner = self.runner
-        path = runner.path
+        attempt = self.load(reason)
+        return attempt is not None and self.finish(attempt)
+
+    def load(self, reason: str = "file change") -> Attempt | None:
+        """Stage 1 alone: read and validate the file (None: nothing to reload).
+
+        It changes nothing, so the runner runs it on a thread of its own: however
+        long a file takes to load (or a task module to import), signals are still
+        handled and the running configuration keeps running.
+        """
+        path = self.runner.path
         text = _read_bytes(path)
         if text is None and reason == "file change":
             log.warning(
@@ -96,17 +115,26 @@ class Reloader:
                 path,
                 self.generation,
             )
-            return False
+            return None
         if reason == "file change" and text == self._applied_text and not self._last_failed:
             log.debug("%s: saved without changes", path)
-            return False
+            return None
+        importlib.invalidate_caches()  # a module file created since the start must be found
         try:
-            importlib.invalidate_caches()  # a module file created since the start must be found
-            loaded = load_config(path, check_imports=True)
+            return Attempt(text, load_config(path, check_imports=True))
+        except ConfigError as exc:
+            return Attempt(text, None, exc)
+
+    def finish(self, attempt: Attempt) -> bool:
+        """Stages 2 to 4 of a loaded attempt, on the runner's main thread."""
+        path, text, loaded = self.runner.path, attempt.text, attempt.loaded
+        try:
+            if attempt.error is not None or loaded is None:
+                raise attempt.error or ConfigError([])
             plan = self._plan(loaded.config)
             built = self._build(loaded.config, plan)
         except ConfigError as exc:
-            self._reject(exc.issues)
+            self._reject(exc.issues, exc.count)
             return False
         except _Refused as exc:
             self._last_failed = True
@@ -136,16 +164,16 @@ class Reloader:
         )
         return True
 
-    def _reject(self, issues: Iterable[Issue]) -> None:
+    def _reject(self, issues: Iterable[Issue], total: int | None = None) -> None:
         self._last_failed = True
         listed = list(issues)
-        count = len(listed)
+        count = len(listed) if total is None else total
         log.error(
             "reload rejected: %d error%s (generation %d keeps running)\n%s",
             count,
             "" if count == 1 else "s",
             self.generation,
-            "\n".join(issue.format() for issue in listed),
+            "\n".join(format_issues(listed, count)),
         )
         events.emit(
             events.RELOAD_REJECTED,

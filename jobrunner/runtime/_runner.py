@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -22,13 +23,13 @@ from huey.consumer import Consumer
 
 from jobrunner import events
 from jobrunner.app import App
-from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
+from jobrunner.config import ConsumerConfig, InstanceConfig, LoggingConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.factory import release_held_locks, safe_target
 from jobrunner.runtime._consumer import make_consumer, with_overrides
 from jobrunner.runtime._greenlet import GREENLET, prepare_greenlets
 from jobrunner.runtime._hooks import install_hooks
-from jobrunner.runtime._reload import Reloader
+from jobrunner.runtime._reload import Attempt, Reloader
 from jobrunner.runtime._watch import ConfigWatcher
 from jobrunner.runtime._web import make_endpoint
 
@@ -49,6 +50,8 @@ class RunOptions:
     reload: bool = True
     reload_poll: float | None = None
     http: str | None = None  # --http ADDR: the endpoint's listen address (overrides the file)
+    # Called with the file's `logging:` once it is loaded (the CLI sets up its logging).
+    configure_logging: Callable[[LoggingConfig], None] | None = None
 
 
 class Runner:
@@ -67,10 +70,14 @@ class Runner:
         # When the supervisor loop last ran (time.monotonic()): /healthz reads it.
         self.heartbeat = time.monotonic()
         self.endpoint: Endpoint | None = None
+        self._reload_reason = "file change"
+        self._loading: _Load | None = None
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
         loaded = load_config(self.path, check_imports=True)
+        if self.options.configure_logging is not None:
+            self.options.configure_logging(loaded.config.logging)
         names = self.options.instances or tuple(loaded.config.instances)
         for name in names:
             if name not in loaded.config.instances:
@@ -159,6 +166,7 @@ class Runner:
             settings.workers,
             settings.worker_type,
             "on" if settings.periodic else "off",
+            extra={"instance": name},
         )
         return make_consumer(app_huey, settings, lease=instance.lease, instance=instance)
 
@@ -196,15 +204,21 @@ class Runner:
             self.heartbeat = time.monotonic()
             while self._signals:
                 signum = self._signals.pop(0)
-                log.info("received %s", signal.Signals(signum).name)
                 hangup = signum == getattr(signal, "SIGHUP", None)
+                if hangup:
+                    log.info("received %s", signal.Signals(signum).name)
+                else:
+                    log.info(
+                        "received %s: stopping once running tasks finish; "
+                        "a second SIGINT or SIGTERM interrupts them",
+                        signal.Signals(signum).name,
+                    )
                 if hangup and self.options.reload:
-                    self._reload("SIGHUP")
+                    self._reload_reason = "SIGHUP"
+                    self._reload_requested.set()
                     continue
                 return hangup
-            if self._reload_requested.is_set():
-                self._reload_requested.clear()
-                self._reload("file change")
+            self._reload_step()
             if self.reloader is not None:
                 self.reloader.tick()
             now = time.monotonic()
@@ -214,13 +228,32 @@ class Runner:
                     if consumer._health_check:
                         consumer.check_worker_health()
 
-    def _reload(self, reason: str) -> None:
+    def _reload_step(self) -> None:
+        """Start a requested reload's load on its own thread, or apply one that is loaded.
+
+        The load (parse, validate, import) may take any time; this loop keeps handling
+        signals meanwhile, and a stop abandons the load (a daemon thread).
+        """
         if self.reloader is None:
             return
+        if self._loading is None:
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                reason, self._reload_reason = self._reload_reason, "file change"
+                self._loading = _Load(self.reloader, reason, self._wake)
+            return
+        if not self._loading.done.is_set():
+            return
+        loading, self._loading = self._loading, None
         try:
-            self.reloader.reload(reason)
+            if loading.failure is not None:
+                raise loading.failure
+            if loading.attempt is not None:
+                self.reloader.finish(loading.attempt)
         except Exception:  # a bug must not take the running consumers down with it
             log.exception("reload failed unexpectedly (a bug: please report it)")
+        if self._reload_requested.is_set():
+            self._wake.set()  # saved again while loading: load again
 
     def stop(self, *, graceful: bool = True) -> bool:
         """Stop every consumer; with ``graceful``, running tasks finish first.
@@ -281,3 +314,25 @@ class Runner:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals.append(signum)
         self._wake.set()
+
+
+class _Load:
+    """One reload's load stage, run on a daemon thread; ``wake`` is set when it is done."""
+
+    def __init__(self, reloader: Reloader, reason: str, wake: threading.Event) -> None:
+        self.attempt: Attempt | None = None
+        self.failure: Exception | None = None
+        self.done = threading.Event()
+        self._reloader = reloader
+        self._reason = reason
+        self._wake = wake
+        threading.Thread(target=self._run, name="config-load", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.attempt = self._reloader.load(self._reason)
+        except Exception as exc:  # handed to the main thread, which logs it
+            self.failure = exc
+        finally:
+            self.done.set()
+            self._wake.set()

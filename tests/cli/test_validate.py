@@ -209,6 +209,7 @@ def test_json_for_a_valid_file(write_config: Callable[..., Path], project: Path)
                 "valid": True,
                 "summary": "1 instance, 1 task, 1 schedule",
                 "errors": [],
+                "error_count": 0,
                 "warnings": [],
             }
         ],
@@ -277,7 +278,6 @@ def test_folder_exits_1(project: Path) -> None:
             "argument --format: invalid choice: 'xml'",
             id="bad_format",
         ),
-        pytest.param((), "the following arguments are required: COMMAND", id="no_command"),
     ],
 )
 def test_bad_usage_exits_2(project: Path, args: tuple[str, ...], message: str) -> None:
@@ -286,6 +286,15 @@ def test_bad_usage_exits_2(project: Path, args: tuple[str, ...], message: str) -
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.startswith("usage: jobrunner")
+
+
+def test_bare_jobrunner_lists_its_commands(project: Path) -> None:
+    result = cli(cwd=project)
+    assert_no_traceback(result)
+    assert result.returncode == 2
+    assert result.stdout.startswith("usage: jobrunner")
+    for command in ("validate", "run", "dead-letters", "plan", "list", "pause"):
+        assert f"    {command}" in result.stdout, command
 
 
 def test_version_exits_0(project: Path) -> None:

@@ -90,6 +90,7 @@ EXPECTED: dict[str, set[str]] = {
     "Lock": props(DEFS["lock"]["oneOf"][1]),
     "Rate limit": props(DEFS["rate_limit"]),
     "Context manager": props(DEFS["context_manager"]["oneOf"][1]),
+    "Logging": props(SCHEMA["properties"]["logging"]),
 }
 
 

@@ -306,7 +306,7 @@ def test_default_replaces_an_empty_variable_as_in_the_shell(
     write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JR_PORT", "")
-    monkeypatch.setenv("JR_URL", "")
+    monkeypatch.setenv("JR_PASSWORD", "")
     path = write_config(
         """
         version: 1
@@ -314,9 +314,9 @@ def test_default_replaces_an_empty_variable_as_in_the_shell(
           fast:
             backend: redis
             port: ${JR_PORT:-6380}
-            url: ${JR_URL}
+            password: ${JR_PASSWORD}
         """
     )
     storage = load_config(path).config.instances["fast"].storage
     assert storage["port"] == 6380
-    assert storage["url"] == ""
+    assert storage["password"] == ""

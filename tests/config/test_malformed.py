@@ -165,7 +165,8 @@ CASES = [
                 1,
                 "workers",
                 "unknown key 'workers'",
-                "allowed keys here: defaults, instances, schedules, setup, tasks, timezone, "
+                "allowed keys here: defaults, handles, http, instances, logging, schedules, setup, "
+                "tasks, timezone, "
                 "version",
             ),
         ],

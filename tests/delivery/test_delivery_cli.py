@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 import jobrunner
 from jobrunner.delivery import store_for
 from tests.delivery.support import jobs_yaml
@@ -95,4 +97,7 @@ def test_validate_warns_about_shared_backends_without_a_secret(
     assert "instance 'db' uses postgres without a message signing secret" in done.stdout
     assert "'signed'" not in done.stdout
     assert "'local'" not in done.stdout
-    assert "serializer: {secret: ${JOBRUNNER_SECRET}}" in done.stdout
+    hint = 'serializer: {secret: "${JOBRUNNER_SECRET}"}'
+    assert hint in done.stdout
+    # The hint pasted as written is valid YAML.
+    assert yaml.safe_load(hint) == {"serializer": {"secret": "${JOBRUNNER_SECRET}"}}

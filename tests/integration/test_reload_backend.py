@@ -72,7 +72,7 @@ def test_storage_switch_under_load_runs_every_task_once(
     (project / "producer.py").write_text(PRODUCER)
     log = project / "producer.log"
     with Runner(config) as runner, open(log, "w") as producer_log:
-        runner.wait_for("watching")
+        runner.wait_for(" jobrunner: watching ")
         producer = subprocess.Popen(
             [sys.executable, "producer.py", str(config), str(out), str(COUNT)],
             cwd=project,
@@ -83,7 +83,7 @@ def test_storage_switch_under_load_runs_every_task_once(
         try:
             _wait_lines(log, 70)
             save(config, _config(new), "atomic")
-            runner.wait_for("reloaded")
+            runner.wait_for(" jobrunner: reloaded ")
             assert producer.wait(120) == 0, log.read_text()
         finally:
             if producer.poll() is None:

@@ -42,7 +42,7 @@ def config(write_config: Callable[..., Path]) -> Path:
 def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        output = runner.wait_for("loaded")
+        output = runner.wait_for(" jobrunner: loaded ")
         assert re.search(r"instance a: sqlite \S*a\.db, 4 thread worker\(s\), schedules on", output)
         assert re.search(r"instance b: sqlite \S*b\.db, 4 thread worker\(s\), schedules on", output)
         assert "2 instance(s), 4 task(s), 1 schedule(s)" in output
@@ -50,7 +50,7 @@ def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path
             assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=10) == "a"
             assert app.tasks.rec_b(str(out), "b").get(blocking=True, timeout=10) == "b"
         assert runner.stop(signal.SIGINT) == 0
-    assert "stopped" in runner.output
+    assert " jobrunner: stopped" in runner.output
     assert "Traceback" not in runner.output
     # The default log level is info.
     assert " DEBUG " not in runner.output
@@ -63,7 +63,7 @@ def test_signal_stops_every_instance_after_running_tasks_finish(
 ) -> None:
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for("loaded")
+        runner.wait_for(" jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "a finished", 2)
             app.tasks.nap_b(str(out), "b finished", 2)
@@ -84,7 +84,7 @@ def test_signal_to_the_process_group_lets_process_workers_finish(
     # Ctrl-C signal every process of the group, the forked workers included.
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--worker-type", "process") as runner:
-        runner.wait_for("loaded")
+        runner.wait_for(" jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "finished", 2)
         runner.wait_for("Executing jobrunner.tasks.nap_a")
@@ -102,7 +102,7 @@ def test_second_signal_stops_without_waiting_for_running_tasks(
 ) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--worker-type", worker_type) as runner:
-        runner.wait_for("loaded")
+        runner.wait_for(" jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "too late", 60)
         runner.wait_for("Executing jobrunner.tasks.nap_a")
@@ -149,7 +149,7 @@ def test_second_signal_stops_a_process_worker_that_ignores_interrupts(
         """
     )
     with Runner(config) as runner:
-        runner.wait_for("loaded")
+        runner.wait_for(" jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.stubborn()
         runner.wait_for("Executing jobrunner.tasks.stubborn")
@@ -163,7 +163,7 @@ def test_second_signal_stops_a_process_worker_that_ignores_interrupts(
 def test_instance_option_runs_only_that_instance(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a") as runner:
-        output = runner.wait_for("loaded")
+        output = runner.wait_for(" jobrunner: loaded ")
         assert "instance a:" in output
         assert "instance b:" not in output
         with jobrunner.load(config) as app:
@@ -177,7 +177,7 @@ def test_instance_option_runs_only_that_instance(config: Path, project: Path) ->
 def test_workers_and_process_worker_type(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--workers", "3", "--worker-type", "process") as runner:
-        assert "3 process worker(s)" in runner.wait_for("loaded")
+        assert "3 process worker(s)" in runner.wait_for(" jobrunner: loaded ")
         with jobrunner.load(config) as app:
             assert app.tasks.rec_a(str(out), "forked").get(blocking=True, timeout=20) == "forked"
         assert runner.stop() == 0
@@ -189,7 +189,7 @@ def test_workers_and_process_worker_type(config: Path, project: Path) -> None:
 def test_no_periodic_disables_schedules(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "-n") as runner:
-        output = runner.wait_for("loaded")
+        output = runner.wait_for(" jobrunner: loaded ")
         assert "schedules off" in output
         assert "schedules on" not in output
         with jobrunner.load(config) as app:
@@ -200,7 +200,7 @@ def test_no_periodic_disables_schedules(config: Path, project: Path) -> None:
 
 def test_log_level_debug(config: Path) -> None:
     with Runner(config, "--log-level", "debug") as runner:
-        runner.wait_for("loaded")
+        runner.wait_for(" jobrunner: loaded ")
         runner.wait_for(" DEBUG ")
         assert runner.stop() == 0
 
@@ -221,7 +221,7 @@ def test_immediate_instances_get_no_consumer(
     out = project / "out.jsonl"
     # JOBRUNNER_IMMEDIATE is for producers: the runner still consumes.
     with Runner(config, JOBRUNNER_IMMEDIATE="1") as runner:
-        output = runner.wait_for("loaded")
+        output = runner.wait_for(" jobrunner: loaded ")
         assert "instance eager is in immediate mode" in output
         with jobrunner.load(config) as app:
             assert app.tasks.rec(str(out), "q").get(blocking=True, timeout=10) == "q"
