@@ -14,24 +14,6 @@ if TYPE_CHECKING:
     from jobrunner.delivery._delivery import Delivery
 
 
-class Backoff:
-    """Waits that double from ``first`` up to ``cap`` while a storage stays unreachable."""
-
-    def __init__(self, first: float = 0.1, factor: float = 2.0, cap: float = 5.0) -> None:
-        self.first = first
-        self.factor = factor
-        self.cap = cap
-        self._next = first
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self._next * self.factor, self.cap)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first
-
-
 class Heartbeat:
     """A daemon thread renewing the lease every third of it and recovering expired work."""
 
@@ -53,7 +35,6 @@ class Heartbeat:
 
     def _run(self) -> None:
         delivery = self.delivery
-        backoff = Backoff(cap=self.interval)
         delay = self.interval
         while not self._stop.wait(delay):
             try:
@@ -65,9 +46,7 @@ class Heartbeat:
                     return
                 delivery.recover()
             except Exception as exc:
-                delivery.storage_error(exc)
-                delay = backoff.next()
+                delay = delivery.storage_error(exc)
                 continue
             delivery.storage_ok()
-            backoff.reset()
             delay = self.interval

@@ -40,6 +40,7 @@ import huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue
 from jobrunner.factory import (
@@ -335,6 +336,8 @@ class Reloader:
         self.retiring.append(retiring)
         if not drain:
             return
+        # Its outages are the old storage's, not the live one's (which may share the URL).
+        outage_of(consumer.huey).label = f"instance {name}: old storage {retiring.target}"
         drainer = self.runner.make_instance_consumer(name, instance, consumer.huey, drain=True)
         drainer.start()
         started.append(drainer)
@@ -373,16 +376,23 @@ class Reloader:
                 continue
             if not retiring.drain or retiring.stopper is not None:
                 continue
+            outage = outage_of(retiring.consumer.huey)
+            if outage.down and now < outage.next_try:
+                continue  # its workers back off too: one report per step
             try:
                 queued, scheduled = waiting_in(retiring.consumer.huey)
             except Exception as exc:
-                log.warning(
-                    "instance %s: cannot read the old storage %s: %s",
-                    retiring.instance,
-                    retiring.target,
-                    exc,
-                )
+                if is_storage_error(exc):
+                    outage.failed(exc)
+                else:
+                    log.warning(
+                        "instance %s: cannot read the old storage %s: %s",
+                        retiring.instance,
+                        retiring.target,
+                        outage.describe(exc),
+                    )
                 continue
+            outage.ok()
             if queued or scheduled:
                 retiring.idle_since = None
             elif retiring.idle_since is None:

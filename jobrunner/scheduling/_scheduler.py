@@ -14,6 +14,10 @@ first job (``read_schedule``) and replaces the second:
 - When it first sees a schedule (start, reload) or finds a gap (a stall, a storage outage) it
   compares the schedule's last decided tick in storage with now and applies ``catchup``.
 
+A storage that cannot be reached stops the loop's iteration and is reported through the
+instance's :class:`~jobrunner._outage.Outage` (one line per backoff step); the next iteration
+after the outage catches up as after any gap.
+
 The clock is injectable (``now``): tests drive the loop tick by tick with a fake clock whose
 ``stop_flag.wait`` advances time instead of sleeping.
 """
@@ -29,6 +33,7 @@ from typing import Any
 import huey
 from huey.consumer import Scheduler
 
+from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.config.model import ScheduleConfig
 from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
 from jobrunner.scheduling._jitter import jitter_offset
@@ -104,11 +109,27 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         # Workers run the signal handlers that keep overlap markers; connect them before the
         # consumer starts (and forks) its workers, even when this runner fires no schedules.
         install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
+        self.outage = outage_of(huey)
+        self._unsent: list[Any] = []
+
+    def initialize(self) -> None:
+        super().initialize()
+        if self.outage.quiet and not self.outage.reported_by_parent:
+            # A forked scheduler without a heartbeat in its parent reports for the instance.
+            self.outage.quiet = False
 
     # The loop -------------------------------------------------------------------------------
 
     def loop(self, now: datetime | None = None) -> None:
         """One iteration: fire the current minute's schedules, read the eta schedule, sleep."""
+        try:
+            self._iterate()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            self.stop_flag.wait(self.outage.failed(exc))
+
+    def _iterate(self) -> None:
         moment = self.now()
         tick = floor_minute(moment)
         if self.periodic:
@@ -121,6 +142,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         ):
             self.enqueue_scheduled(moment)
             self._next_read = _next_multiple(moment, self.interval)
+            self.outage.ok()
         wake = self._next_read
         if self.periodic:
             wake = min(wake, tick + _MINUTE + timedelta(seconds=WAKE_MARGIN))
@@ -133,17 +155,28 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def enqueue_scheduled(self, moment: datetime) -> None:
         """huey's own job: enqueue delayed tasks (eta, retries, jitter) that are now due."""
-        try:
-            tasks = self.huey.read_schedule(self._huey_time(moment))
-        except Exception:
-            self._logger.exception("Error reading schedule.")
-            return
-        for task in tasks:
+        # Tasks read from the schedule but not yet back in the queue: huey's read
+        # removes them, so an outage in between would lose them.
+        self._unsent.extend(self._read_schedule(moment))
+        while self._unsent:
+            task = self._unsent[0]
             self._logger.debug("Enqueueing %s", task)
             try:
                 self.huey.enqueue(task)
-            except Exception:
+            except Exception as exc:
+                if is_storage_error(exc):
+                    raise  # sent after the outage
                 self._logger.exception("Error enqueueing %s.", task)
+            self._unsent.pop(0)
+
+    def _read_schedule(self, moment: datetime) -> list[Any]:
+        try:
+            return list(self.huey.read_schedule(self._huey_time(moment)))
+        except Exception as exc:
+            if is_storage_error(exc):
+                raise  # reported by loop(), once per backoff step
+            self._logger.exception("Error reading schedule.")
+            return []
 
     def enqueue_periodic_tasks(self, now: Any) -> None:
         """huey's 60-second periodic check; replaced by :meth:`fire`, so it does nothing."""
@@ -159,7 +192,9 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                     self._fire_plain(task_class, tick, moment)
                 else:
                     self._schedule_tick(task_class, config, tick, moment)
-            except Exception:
+            except Exception as exc:
+                if is_storage_error(exc):
+                    raise  # reported by loop(); the tick is decided after the outage
                 # Not marked done: the next wake-up (a second later) tries again.
                 name = config.name if config is not None else task_class.__name__
                 log.exception("schedule %s: tick %s failed; retrying", name, _label(tick))
@@ -251,8 +286,11 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             raise
         try:
             self.state.advance(name, tick)
-        except Exception:
-            log.exception("schedule %s: could not record tick %s", name, _label(tick))
+        except Exception as exc:
+            if is_storage_error(exc):
+                self.outage.failed(exc)  # enqueued and claimed: only the record is late
+            else:
+                log.exception("schedule %s: could not record tick %s", name, _label(tick))
 
     def _decide(
         self,
@@ -344,7 +382,10 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             deleted = sweep_claims(self.huey.storage, tick - timedelta(seconds=self._retention()))
             if deleted:
                 log.debug("deleted %d old schedule claim(s)", deleted)
-        except Exception:
+        except Exception as exc:
+            if is_storage_error(exc):
+                self._swept_hour = None
+                raise
             log.exception("could not delete old schedule claims")
 
     def _retention(self) -> float:
