@@ -27,6 +27,8 @@ _CLASSES: dict[str, type[huey.Huey]] = {
     "memory": huey.MemoryHuey,
 }
 _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
+# The advisory lock key that serialises jobrunner's and huey's table creation on PostgreSQL.
+SCHEMA_LOCK = "jobrunner:schema"
 # First wait of a producer polling for a result; huey's is 50 ms (docs/performance.md).
 RESULT_POLL_START = 0.001
 
@@ -112,7 +114,40 @@ class PostgresStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.Postg
     """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).
 
     The revoke flag is cleared with the next take (:class:`_DeferredRevokeClear`).
+
+    Its tables are created under a transaction-scoped advisory lock: PostgreSQL's
+    ``create table if not exists`` is not safe against itself, and runners started
+    together on a fresh database (a Deployment's replicas) raced into
+    ``UniqueViolation ... (typname)=(huey_kv)``. A server unreachable when the
+    storage is made leaves the tables to the first connection that succeeds, so a
+    runner starts (and reports the outage) instead of failing.
     """
+
+    _schema_pending = False
+
+    def initialize_schema(self) -> None:
+        try:
+            conn = self._connect()
+        except huey.storage.psycopg.OperationalError:
+            self._schema_pending = True
+            return
+        try:
+            self._create_schema(conn)
+        finally:
+            conn.close()  # as huey's: the storage's own connection is made where it is used
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        if self._schema_pending:
+            self._create_schema(conn)
+            self._schema_pending = False
+        return conn
+
+    def _create_schema(self, conn: Any) -> None:
+        with conn.transaction(), conn.cursor() as curs:
+            curs.execute("select pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
+            for statement in self.ddl:
+                curs.execute(statement)
 
 
 # Storage classes that replace huey's own for a backend (subclasses: isinstance holds).
