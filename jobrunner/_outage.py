@@ -69,6 +69,8 @@ class Outage:
         # reports the outage once for the instance.
         self.quiet = False
         self.reported_by_parent = False
+        # What to try at each backoff step to end the outage (SQLite's WAL checkpoint).
+        self.relieve: Callable[[], None] | None = None
         self.since: float | None = None
         self._step = FIRST_RETRY
         self._next_try = 0.0
@@ -102,8 +104,10 @@ class Outage:
                     f"({self.describe(exc)}); retrying in {self._step:g}s"
                 )
             wait = max(self._next_try - now, _MIN_WAIT)
-        if line is not None and not self.quiet:
-            log.warning("%s: %s", self.label, line)
+        if line is not None:
+            if not self.quiet:
+                log.warning("%s: %s", self.label, line)
+            self._relieve()
         return wait
 
     def ok(self) -> None:
@@ -112,8 +116,20 @@ class Outage:
             return
         with self._lock:
             since, self.since = self.since, None
-        if since is not None and not self.quiet:
+        if since is None:
+            return
+        # First, before the work resumes: on a disk that was full, the space just freed
+        # must go to the database, not to a write-ahead log that grows into it again.
+        self._relieve()
+        if not self.quiet:
             log.warning("%s: storage reachable again after %.1fs", self.label, self.clock() - since)
+
+    def _relieve(self) -> None:
+        if self.relieve is not None:
+            try:
+                self.relieve()
+            except Exception:
+                log.debug("%s: relief failed", self.label, exc_info=True)
 
     def describe(self, exc: BaseException) -> str:
         """``Type: message`` of ``exc`` on one line (libpq's run over several), secrets masked."""
@@ -130,6 +146,7 @@ def outage_of(app_huey: Any, label: str | None = None, secrets: Iterable[str] = 
     outage: Outage | None = app_huey.__dict__.get("_jobrunner_outage")
     if outage is None:
         outage = Outage(label or f"instance {app_huey.name}", secrets)
+        outage.relieve = getattr(app_huey.storage, "relieve", None)
         app_huey._jobrunner_outage = outage
     return outage
 

@@ -109,6 +109,17 @@ class SqliteStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.SqliteS
             conn.execute("pragma synchronous=1")
         return conn
 
+    def relieve(self) -> None:
+        """After a full disk: copy the write-ahead log into the database and truncate it.
+
+        SQLite checkpoints only once the log holds 1,000 pages (4 MB). On a disk that
+        filled up first, the log takes all the space freed later, writes keep failing
+        and the runner never recovers. Called once per backoff step of an outage; it
+        succeeds once the disk has room for the log's pages in the database file.
+        """
+        with self.lock:
+            self.conn.execute("pragma wal_checkpoint(TRUNCATE)")
+
 
 class PostgresStorage(_DeferredRevokeClear, _QuickResultPoll, huey.storage.PostgresStorage):  # type: ignore[misc]
     """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).

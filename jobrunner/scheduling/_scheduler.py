@@ -111,6 +111,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
         self.outage = outage_of(huey)
         self._unsent: list[Any] = []
+        self._failed = False
 
     def initialize(self) -> None:
         super().initialize()
@@ -127,6 +128,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         except Exception as exc:
             if not is_storage_error(exc):
                 raise
+            self._failed = True
             self.stop_flag.wait(self.outage.failed(exc))
 
     def _iterate(self) -> None:
@@ -142,7 +144,11 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         ):
             self.enqueue_scheduled(moment)
             self._next_read = _next_multiple(moment, self.interval)
-            self.outage.ok()
+            if self._failed:
+                # Only an outage it saw itself: its reads may work while the workers' writes
+                # fail (a full disk), and the outage must not seem to end every second.
+                self._failed = False
+                self.outage.ok()
         wake = self._next_read
         if self.periodic:
             wake = min(wake, tick + _MINUTE + timedelta(seconds=WAKE_MARGIN))

@@ -102,7 +102,8 @@ def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
     went = [line for line in lines if "instance default: storage unreachable (" in line]
     steps = [line for line in lines if "instance default: storage still unreachable" in line]
     back = [line for line in lines if "instance default: storage reachable again" in line]
-    assert len(went) == 2 and len(back) == 2, output
+    assert len(went) == 2, output
+    assert len(back) == 2, output
     # Steps of 1, 2, 4 s: at most three during the run's outage (plus those of the
     # start's, which lasted until the restore above), whatever the four workers do.
     assert len(steps) <= 6, output
