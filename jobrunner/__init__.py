@@ -23,7 +23,14 @@ if _os.environ.pop("JOBRUNNER_GEVENT_PATCH", None) == "1":
 
 from jobrunner.app import App, Handles, load
 from jobrunner.config import Config, load_config
-from jobrunner.errors import ConfigError, Issue, JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.errors import (
+    ConfigError,
+    Issue,
+    JobRunnerError,
+    RunnerError,
+    StorageError,
+    UnknownNameError,
+)
 
 __version__ = "0.1.0"
 
@@ -35,6 +42,7 @@ __all__ = [
     "Issue",
     "JobRunnerError",
     "RunnerError",
+    "StorageError",
     "UnknownNameError",
     "__version__",
     "load",

@@ -101,4 +101,15 @@ class RunnerError(JobRunnerError):
     """The runner could not start or keep running its consumers."""
 
 
-__all__ = ["ConfigError", "Issue", "JobRunnerError", "RunnerError", "UnknownNameError"]
+class StorageError(JobRunnerError):
+    """An instance's storage cannot be opened (an unwritable folder, a full disk)."""
+
+
+__all__ = [
+    "ConfigError",
+    "Issue",
+    "JobRunnerError",
+    "RunnerError",
+    "StorageError",
+    "UnknownNameError",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from jobrunner import _revoke_flags
 from jobrunner._forksafe import track_sql_storage
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
+from jobrunner.errors import StorageError
 
 _CLASSES: dict[str, type[huey.Huey]] = {
     "sqlite": huey.SqliteHuey,
@@ -197,6 +199,15 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
         built = huey.Huey(storage_class=storage_class, **kwargs, **storage)
+    elif instance.backend == "sqlite":
+        try:
+            built = _CLASSES[instance.backend](**kwargs, **storage)
+        except sqlite3.OperationalError as exc:
+            raise StorageError(
+                f"instance {instance.name}: cannot open its SQLite database "
+                f"{storage.get('filename')}: {exc} (its folder must exist and be writable, "
+                "with free disk space)"
+            ) from None
     else:
         built = _CLASSES[instance.backend](**kwargs, **storage)
     if isinstance(built.storage, huey.storage.BaseSqlStorage):

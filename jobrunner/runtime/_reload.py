@@ -43,7 +43,7 @@ from huey.consumer import Consumer
 from jobrunner._outage import Outage, is_storage_error, outage_of
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.delivery import secrets_of
-from jobrunner.errors import ConfigError, Issue
+from jobrunner.errors import ConfigError, Issue, StorageError
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -109,7 +109,7 @@ class Reloader:
         except ConfigError as exc:
             self._reject(exc.issues)
             return False
-        except _Refused as exc:
+        except (_Refused, StorageError) as exc:
             self._last_failed = True
             log.error("reload rejected: %s (generation %d keeps running)", exc, self.generation)
             return False
