@@ -71,3 +71,24 @@ def test_reload_to_greenlet_workers_asks_for_a_restart(write_config: Callable[..
             "started without them" in output
         )
         assert runner.stop() == 0
+
+
+@pytest.mark.slow
+def test_greenlet_workers_enforce_a_task_timeout_and_go_on(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    config = write_config(
+        GREENLETS.replace("WORKERS", "greenlet")
+        + "  slow: {function: sample_tasks:sleep_and_record, timeout: 1s}\n"
+    )
+    out = project / "out.jsonl"
+    with Runner(config) as runner:
+        runner.wait_for("3 greenlet worker(s)")
+        with jobrunner.load(config) as app:
+            task = app.tasks.slow(str(out), "never", 120)
+            output = runner.wait_for(f"Task {task.id} timed out after 1.0s.", timeout=60)
+            app.tasks.nap(str(out), "after", 0)
+        [after] = wait_for_records(out, 1, timeout=60)
+        assert runner.stop(timeout=30) == 0, runner.output
+    assert after["value"] == "after"  # the timed-out task never recorded
+    assert "Traceback" not in output
