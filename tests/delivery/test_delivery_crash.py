@@ -98,7 +98,7 @@ def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
     app.close()
 
     with Runner(config, "--no-reload") as first:
-        first.wait_for("Executing", count=4)
+        first.wait_for("INFO huey: Executing ", count=4)
         assert first.stop(signal.SIGTERM) == 0
         output = first.output
     assert "Shutdown timeout of 0.3s elapsed" in output
@@ -169,7 +169,7 @@ def test_a_second_signal_puts_the_running_tasks_back_at_once(
     app.close()
 
     with Runner(config, "--no-reload") as runner:
-        runner.wait_for("Executing", count=4)
+        runner.wait_for("INFO huey: Executing ", count=4)
         runner.signal(signal.SIGINT)
         runner.wait_for("Shutting down gracefully")
         # Cut off: "interrupted" (130), not a clean stop, and without waiting two minutes.

@@ -29,7 +29,7 @@ def test_greenlet_workers_run_tasks_side_by_side_and_stop_cleanly(
     out = project / "out.jsonl"
     with Runner(config) as runner:
         runner.wait_for("3 greenlet worker(s)")
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         with jobrunner.load(config) as app:
             for i in range(3):
                 app.tasks.nap(str(out), i, 1.0)
@@ -38,9 +38,9 @@ def test_greenlet_workers_run_tasks_side_by_side_and_stop_cleanly(
         assert ends[-1] - ends[0] < 0.9, ends
         # The config watcher works in the patched process too.
         config.write_text(config.read_text() + "  add: {function: sample_tasks:add}\n")
-        runner.wait_for("reloaded")
+        runner.wait_for("INFO jobrunner: reloaded ")
         assert runner.stop(timeout=20) == 0, runner.output
-    assert "stopped" in runner.output
+    assert "INFO jobrunner: stopped" in runner.output
 
 
 def test_greenlet_workers_without_gevent_is_a_clear_error(
@@ -63,7 +63,7 @@ def test_reload_to_greenlet_workers_asks_for_a_restart(write_config: Callable[..
     config = write_config(GREENLETS.replace("WORKERS", "thread"))
     with Runner(config) as runner:
         runner.wait_for("3 thread worker(s)")
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         config.write_text(GREENLETS.replace("WORKERS", "greenlet"))
         output = runner.wait_for("reload rejected")
         assert (

@@ -72,7 +72,7 @@ def test_storage_switch_under_load_runs_every_task_once(
     (project / "producer.py").write_text(PRODUCER)
     log = project / "producer.log"
     with Runner(config) as runner, open(log, "w") as producer_log:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         producer = subprocess.Popen(
             [sys.executable, "producer.py", str(config), str(out), str(COUNT)],
             cwd=project,
@@ -83,7 +83,7 @@ def test_storage_switch_under_load_runs_every_task_once(
         try:
             _wait_lines(log, 70)
             save(config, _config(new), "atomic")
-            runner.wait_for("reloaded")
+            runner.wait_for("INFO jobrunner: reloaded ")
             assert producer.wait(120) == 0, log.read_text()
         finally:
             if producer.poll() is None:
@@ -135,11 +135,11 @@ def test_reloads_in_place_and_restarting_the_instance_while_1000_tasks_drain(
         wait_for_records(out, 100, timeout=120)
         added = "  more:\n    function: sample_tasks:record\n"
         save(config, jobs_yaml(lines, tasks=added), "atomic")
-        runner.wait_for("reloaded", timeout=60)
+        runner.wait_for("INFO jobrunner: reloaded ", timeout=60)
         done = len(values(out))
         wait_for_records(out, done + 100, timeout=120)
         save(config, jobs_yaml(lines, tasks=added).replace("workers: 4", "workers: 3"), "atomic")
-        output = runner.wait_for("reloaded", timeout=60, count=2)
+        output = runner.wait_for("INFO jobrunner: reloaded ", timeout=60, count=2)
         counts = wait_for_all(out, range(DRAIN), timeout=240)
         assert runner.stop() == 0
     assert "+task more" in output, output

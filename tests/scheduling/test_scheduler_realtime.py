@@ -44,7 +44,7 @@ schedules:
 {extra}"""
 
 
-def test_a_runner_started_at_second_40_fires_at_second_0_to_1_of_the_next_minute(
+def test_a_runner_started_at_second_40_fires_at_the_start_of_the_next_minute(
     write_config: Callable[..., Path], project: Path
 ) -> None:
     out = project / "out.jsonl"
@@ -56,8 +56,10 @@ def test_a_runner_started_at_second_40_fires_at_second_0_to_1_of_the_next_minute
         [*_, second] = wait_for_records(out, 2, timeout=75)
         assert runner.stop() == 0
     next_minute = (int(started) // 60 + 1) * 60
-    assert next_minute <= first["time"] < next_minute + 1.0, (started, first)
-    assert next_minute + 60 <= second["time"] < next_minute + 61.0, second
+    # On the minute, not 60 s after the start as huey's scheduler would (second 40 of the
+    # next minute); the slack is a loaded machine's, the fire time itself is ms after :00.
+    assert next_minute <= first["time"] < next_minute + 10.0, (started, first)
+    assert next_minute + 60 <= second["time"] < next_minute + 70.0, second
 
 
 PRODUCE = """
