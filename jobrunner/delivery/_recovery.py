@@ -36,6 +36,11 @@ class Heartbeat:
     def _run(self) -> None:
         delivery = self.delivery
         delay = self.interval
+        outage = delivery.outage
+        if outage.down:
+            # Unreachable at start: with process workers, these tries are the ones the log
+            # tells (the workers' own are quiet), so they keep the outage's pace.
+            delay = max(outage.next_try - outage.clock(), 0.05)
         while not self._stop.wait(delay):
             try:
                 if delivery.registered:

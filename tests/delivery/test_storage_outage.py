@@ -45,9 +45,12 @@ def _upstream(address: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 0
 
 
-@pytest.mark.parametrize("backend", ["redis", "postgres"])
+@pytest.mark.parametrize(
+    ("backend", "worker_type"), [("redis", "thread"), ("postgres", "thread"), ("redis", "process")]
+)
 def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
     backend: str,
+    worker_type: str,
     request: pytest.FixtureRequest,
     project: Path,
     write_config: Callable[..., Path],
@@ -65,7 +68,7 @@ def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
             name: q{uuid.uuid4().hex[:10]}
             serializer: {{secret: {SECRET}}}
             lease: 2s
-            consumer: {{workers: {WORKERS}}}
+            consumer: {{workers: {WORKERS}, worker_type: {worker_type}}}
         tasks:
           sleepy:
             function: sample_tasks:sleep_and_record
@@ -88,10 +91,12 @@ def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
             time.sleep(OUTAGE)
             proxy.restore()
             counts = wait_for_all(out, range(TASKS), timeout=120)
-            output = runner.wait_for(
-                "instance default: storage reachable again after", timeout=60, count=2
-            )
+            runner.wait_for("instance default: storage reachable again after", timeout=60, count=2)
+            # A third outage, and SIGINT while it lasts: a clean stop, not a wait for it.
+            proxy.cut()
+            runner.wait_for("instance default: storage unreachable (", timeout=60, count=3)
             assert runner.stop(signal.SIGINT) == 0
+            output = runner.output
     finally:
         proxy.stop()
     assert len(records(out)) <= TASKS + WORKERS  # at most the ones in flight ran twice
@@ -102,8 +107,9 @@ def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
     went = [line for line in lines if "instance default: storage unreachable (" in line]
     steps = [line for line in lines if "instance default: storage still unreachable" in line]
     back = [line for line in lines if "instance default: storage reachable again" in line]
-    assert len(went) == 2, output
+    assert len(went) == 3, output
     assert len(back) == 2, output
+    assert "INFO jobrunner: stopped" in output
     # Steps of 1, 2, 4 s: at most three during the run's outage (plus those of the
     # start's, which lasted until the restore above), whatever the four workers do.
     assert len(steps) <= 6, output

@@ -29,21 +29,26 @@ class Proxy:
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
     def cut(self) -> None:
         """Refuse new connections and reset the open ones."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
+        # shutdown() before close(): it acts on the connection at once, while a close()
+        # waits for the threads blocked on the socket (accept, select) to let go of it.
         with self._lock:
+            listener, self._listener = self._listener, None
             sockets, self._open = list(self._open), set()
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         for sock in sockets:
             with contextlib.suppress(OSError):
-                # SO_LINGER 0: the close sends a reset, as a dead peer's kernel would.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 sock.close()
 
     def restore(self) -> None:
