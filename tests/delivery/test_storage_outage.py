@@ -116,3 +116,49 @@ def test_an_outage_is_reported_once_per_backoff_step_and_nothing_is_lost(
     assert all(re.search(r"retrying in \d+s$", line) for line in went + steps), output
     # libpq's message spans three lines; logged, it is one.
     assert all(line[:4].isdigit() for line in lines if "unreachable" in line)
+
+
+def test_an_old_storage_that_goes_away_while_drained_is_reported_per_step_as_the_old_one(
+    tmp_path: Path, project: Path, write_config: Callable[..., Path]
+) -> None:
+    """After a reload moved the instance off a Redis, its drain keeps reading that Redis;
+    when it goes away, the lines say it is the old storage, once per backoff step."""
+    from tests.integration.reload_support import save
+    from tests.support.servers import RedisServer
+
+    folder = tmp_path / "old-redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    old = f"    backend: redis\n    url: {server.url}\n    serializer: {{secret: {SECRET}}}\n"
+    new = f"    backend: sqlite\n    filename: {project / 'new.db'}\n"
+
+    def config_text(storage: str) -> str:
+        return (
+            "version: 1\ninstances:\n  default:\n"
+            f"{storage}"
+            "tasks:\n  sleepy:\n    function: sample_tasks:sleep_and_record\n"
+        )
+
+    config = write_config(config_text(old))
+    out = project / "out.jsonl"
+    try:
+        with Runner(config) as runner:
+            runner.wait_for("INFO jobrunner: watching ", timeout=60)
+            # Due in an hour: the drain of the old storage waits for it.
+            with jobrunner.load(config) as app:
+                app.tasks.sleepy.schedule(args=(str(out), "later", 0), delay=3600)
+            save(config, config_text(new), "atomic")
+            runner.wait_for("still consuming the old one", timeout=60)
+            server.stop()
+            label = f"instance default: old storage redis {server.url}: storage "
+            runner.wait_for(label + "still unreachable after 3s", timeout=60)
+            assert runner.stop(signal.SIGINT) == 0
+            output = runner.output
+    finally:
+        server.stop()
+    lines = output.splitlines()
+    assert sum(label + "unreachable (" in line for line in lines) == 1, output
+    assert sum("instance default: storage unreachable" in line for line in lines) == 0, output
+    assert "cannot read the old storage" not in output
+    assert "Traceback" not in output
