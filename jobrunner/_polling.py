@@ -66,8 +66,11 @@ class PollingWorker(Worker):  # type: ignore[misc]
         self.task_count += 1
         try:
             self.huey.execute(task, now)
-        except Exception:
-            self._logger.exception("Unhandled error during execution of task %s.", task.id)
+        except Exception as exc:
+            if is_storage_error(exc):  # huey failed to store the result or a retry
+                self.outage.failed(exc)
+            else:
+                self._logger.exception("Unhandled error during execution of task %s.", task.id)
         if self.max_tasks and self.task_count >= self.max_tasks:
             self._logger.info("Worker reached max tasks (%d), exiting.", self.max_tasks)
             raise WorkerRecycle()
