@@ -73,8 +73,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace, folder: Path) -> Settings:
-    settings = Settings.quick() if args.quick else Settings()
-    settings.folder = folder
+    settings = Settings.quick(folder=folder) if args.quick else Settings(folder=folder)
     if args.repeats is not None:
         settings.repeats = args.repeats
     if args.tasks is not None:

@@ -23,11 +23,14 @@ class Settings:
     idle: float = 30.0
     config_sizes: tuple[int, ...] = (10, 100, 1_000, 5_000)
     backends: list[Backend] = field(default_factory=list)
-    folder: Path = Path(".")
+    # Where generated files (configs, databases, logs) go: a temporary folder the caller
+    # owns. No default: a default of "." once committed load-*.yaml to the repository root.
+    folder: Path = field(kw_only=True)
 
     @classmethod
-    def quick(cls) -> Settings:
+    def quick(cls, *, folder: Path) -> Settings:
         return cls(
+            folder=folder,
             enqueue_tasks=1_000,
             drain_tasks=1_000,
             calls=100,

@@ -30,6 +30,7 @@ from jobrunner.errors import (
     Issue,
     JobRunnerError,
     RunnerError,
+    StorageError,
     UnknownNameError,
 )
 from jobrunner.handles import Result, ScheduleHandle, TaskHandle
@@ -48,6 +49,7 @@ __all__ = [
     "RunnerError",
     "ScheduleHandle",
     "TaskHandle",
+    "StorageError",
     "UnknownNameError",
     "__version__",
     "enqueue_many",

@@ -123,7 +123,8 @@ class RunnerError(JobRunnerError):
 
 
 class StorageError(JobRunnerError):
-    """An instance's storage cannot be reached or does not exist (message holds no secret)."""
+    """An instance's storage cannot be reached, opened or does not exist (an unwritable
+    folder, a full disk); the message holds no secret."""
 
 
 class BulkEnqueueError(JobRunnerError):

@@ -14,7 +14,6 @@ import os
 import re
 import socket
 import threading
-import time
 import uuid
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,6 +24,7 @@ from huey.api import Task
 
 from jobrunner import events
 from jobrunner._forksafe import after_fork
+from jobrunner._outage import outage_of
 from jobrunner.config.model import InstanceConfig
 from jobrunner.delivery._recovery import Heartbeat
 from jobrunner.delivery._store import Store
@@ -79,10 +79,8 @@ class Delivery:
         self.consumer_id = new_consumer_id()
         self.registered = False
         self.pid = os.getpid()
-        self._secrets = secrets_of(instance)
+        self.outage = outage_of(app_huey, f"instance {self.name}", secrets_of(instance))
         self._local = threading.local()
-        self._outage_lock = threading.Lock()
-        self._outage_since: float | None = None
         self._heartbeat: Heartbeat | None = None
         self._stopped = False
         self._stop_lock = threading.Lock()
@@ -98,6 +96,8 @@ class Delivery:
         runner (huey does not either).
         """
         self.huey.signal(S.SIGNAL_EXECUTING, S.SIGNAL_INTERRUPTED)(self._on_signal)
+        # The heartbeat runs in this process: forked process workers leave the reports to it.
+        self.outage.reported_by_parent = True
         log.info(
             "instance %s: at-least-once delivery, consumer %s, lease %gs",
             self.name,
@@ -206,46 +206,23 @@ class Delivery:
 
     # -- storage outages --------------------------------------------------------------------
 
-    def storage_error(self, exc: BaseException) -> None:
-        """Log once per outage that the storage cannot be reached (workers back off)."""
-        with self._outage_lock:
-            first = self._outage_since is None
-            if first:
-                self._outage_since = time.monotonic()
-        if first:
-            log.warning(
-                "instance %s: storage unreachable (%s); retrying with backoff",
-                self.name,
-                self.describe(exc),
-            )
-        else:
-            log.debug("instance %s: storage still unreachable (%s)", self.name, self.describe(exc))
+    def storage_error(self, exc: BaseException) -> float:
+        """Report a failed call to the storage (once per backoff step); the seconds to wait."""
+        return self.outage.failed(exc)
 
     def storage_ok(self) -> None:
-        """The storage answered: log the end of an outage, if there was one."""
-        if self._outage_since is None:
-            return
-        with self._outage_lock:
-            since, self._outage_since = self._outage_since, None
-        if since is not None:
-            log.warning(
-                "instance %s: storage reachable again after %.1fs; reconnected",
-                self.name,
-                time.monotonic() - since,
-            )
+        """The storage answered: report the end of an outage, if there was one."""
+        self.outage.ok()
 
     def describe(self, exc: BaseException) -> str:
-        """``Type: message`` of ``exc`` with every secret of the instance masked."""
-        return self.redact(f"{type(exc).__name__}: {exc}")
+        """``Type: message`` of ``exc`` on one line, with every secret of the instance masked."""
+        return self.outage.describe(exc)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.outage.redact(text)
 
 
 def _reset_after_fork(delivery: Delivery) -> None:
     # A process worker must not inherit the heartbeat thread's lock or connections.
-    delivery._outage_lock = threading.Lock()
     delivery._stop_lock = threading.Lock()
     delivery._local = threading.local()

@@ -14,24 +14,6 @@ if TYPE_CHECKING:
     from jobrunner.delivery._delivery import Delivery
 
 
-class Backoff:
-    """Waits that double from ``first`` up to ``cap`` while a storage stays unreachable."""
-
-    def __init__(self, first: float = 0.1, factor: float = 2.0, cap: float = 5.0) -> None:
-        self.first = first
-        self.factor = factor
-        self.cap = cap
-        self._next = first
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self._next * self.factor, self.cap)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first
-
-
 class Heartbeat:
     """A daemon thread renewing the lease every third of it and recovering expired work."""
 
@@ -53,8 +35,12 @@ class Heartbeat:
 
     def _run(self) -> None:
         delivery = self.delivery
-        backoff = Backoff(cap=self.interval)
         delay = self.interval
+        outage = delivery.outage
+        if outage.down:
+            # Unreachable at start: with process workers, these tries are the ones the log
+            # tells (the workers' own are quiet), so they keep the outage's pace.
+            delay = max(outage.next_try - outage.clock(), 0.05)
         while not self._stop.wait(delay):
             try:
                 if delivery.registered:
@@ -65,9 +51,7 @@ class Heartbeat:
                     return
                 delivery.recover()
             except Exception as exc:
-                delivery.storage_error(exc)
-                delay = backoff.next()
+                delay = delivery.storage_error(exc)
                 continue
             delivery.storage_ok()
-            backoff.reset()
             delay = self.interval

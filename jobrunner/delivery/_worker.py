@@ -22,10 +22,10 @@ import huey
 from huey.consumer import WorkerRecycle
 
 from jobrunner import _revoke_flags, events
+from jobrunner._outage import is_storage_error
 from jobrunner._polling import PollingWorker
 from jobrunner.delivery._deadletters import open_message, short_task_name
 from jobrunner.delivery._delivery import Delivery
-from jobrunner.delivery._recovery import Backoff
 from jobrunner.delivery._store import Taken, Token
 
 log = logging.getLogger("jobrunner.delivery")
@@ -49,7 +49,6 @@ class DeliveryWorker(PollingWorker):
         self._acks: list[Token] = []
         self._clears: list[str] = []
         self._releases: list[Token] = []
-        self._outage = Backoff()
         self._forked = False
         super().__init__(huey, stop_flag, default_delay, max_delay, backoff, max_tasks)
 
@@ -69,12 +68,10 @@ class DeliveryWorker(PollingWorker):
             self._settle()
             taken = delivery.store.take(delivery.consumer_id, self._acks, self._clears)
         except Exception as exc:
-            delivery.storage_error(exc)
-            self.stop_flag.wait(self._outage.next())
+            self.stop_flag.wait(delivery.storage_error(exc))
             return
         self._acks = []
         self._clears = []
-        self._outage.reset()
         delivery.storage_ok()
         if taken is None:
             if not delivery.store.blocking:
@@ -102,13 +99,13 @@ class DeliveryWorker(PollingWorker):
                 self.huey.execute(task, now)
         except Exception as exc:
             error = exc
-            if _is_storage_error(exc):
+            if is_storage_error(exc):
                 delivery.storage_error(exc)
             else:
                 self._logger.exception("Unhandled error during execution of task %s.", task.id)
         finally:
             started, interrupted = delivery.end()
-        if error is not None and not started and not _is_storage_error(error):
+        if error is not None and not started and not is_storage_error(error):
             # huey failed before the task started (not the storage: that passes):
             # taking it again would fail again, forever.
             name = self.huey._registry.task_to_string(type(task))
@@ -170,22 +167,3 @@ class DeliveryWorker(PollingWorker):
     def shutdown(self) -> None:
         self._flush()
         super().shutdown()
-
-
-def _is_storage_error(exc: BaseException) -> bool:
-    import sqlite3
-
-    import redis
-
-    kinds: tuple[type[BaseException], ...] = (
-        redis.ConnectionError,
-        redis.TimeoutError,
-        sqlite3.OperationalError,
-    )
-    try:
-        import psycopg
-
-        kinds += (psycopg.OperationalError,)
-    except ImportError:
-        pass
-    return isinstance(exc, kinds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +19,7 @@ from jobrunner.config._connections import mask_url
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
+from jobrunner.errors import StorageError
 
 _CLASSES: dict[str, type[huey.Huey]] = {
     "sqlite": huey.SqliteHuey,
@@ -28,6 +31,8 @@ _CLASSES: dict[str, type[huey.Huey]] = {
     "memory": huey.MemoryHuey,
 }
 _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
+# The advisory lock key that serialises jobrunner's and huey's table creation on PostgreSQL.
+SCHEMA_LOCK = "jobrunner:schema"
 # First wait of a producer polling for a result; huey's is 50 ms (docs/performance.md).
 RESULT_POLL_START = 0.001
 
@@ -117,6 +122,17 @@ class SqliteStorage(
             conn.execute("pragma synchronous=1")
         return conn
 
+    def relieve(self) -> None:
+        """After a full disk: copy the write-ahead log into the database and truncate it.
+
+        SQLite checkpoints only once the log holds 1,000 pages (4 MB). On a disk that
+        filled up first, the log takes all the space freed later, writes keep failing
+        and the runner never recovers. Called once per backoff step of an outage; it
+        succeeds once the disk has room for the log's pages in the database file.
+        """
+        with self.lock:
+            self.conn.execute("pragma wal_checkpoint(TRUNCATE)")
+
 
 class PostgresStorage(
     PostgresLockTTL,
@@ -127,7 +143,40 @@ class PostgresStorage(
     """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).
 
     The revoke flag is cleared with the next take (:class:`_DeferredRevokeClear`).
+
+    Its tables are created under a transaction-scoped advisory lock: PostgreSQL's
+    ``create table if not exists`` is not safe against itself, and runners started
+    together on a fresh database (a Deployment's replicas) raced into
+    ``UniqueViolation ... (typname)=(huey_kv)``. A server unreachable when the
+    storage is made leaves the tables to the first connection that succeeds, so a
+    runner starts (and reports the outage) instead of failing.
     """
+
+    _schema_pending = False
+
+    def initialize_schema(self) -> None:
+        try:
+            conn = self._connect()
+        except huey.storage.psycopg.OperationalError:
+            self._schema_pending = True
+            return
+        try:
+            self._create_schema(conn)
+        finally:
+            conn.close()  # as huey's: the storage's own connection is made where it is used
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        if self._schema_pending:
+            self._create_schema(conn)
+            self._schema_pending = False
+        return conn
+
+    def _create_schema(self, conn: Any) -> None:
+        with conn.transaction(), conn.cursor() as curs:
+            curs.execute("select pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
+            for statement in self.ddl:
+                curs.execute(statement)
 
 
 # Storage classes that replace huey's own for a backend (subclasses: isinstance holds).
@@ -166,6 +215,15 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
         built = huey.Huey(storage_class=storage_class, **kwargs, **storage)
+    elif instance.backend == "sqlite":
+        try:
+            built = _CLASSES[instance.backend](**kwargs, **storage)
+        except sqlite3.OperationalError as exc:
+            raise StorageError(
+                f"instance {instance.name}: cannot open its SQLite database "
+                f"{storage.get('filename')}: {exc} (its folder must exist and be writable, "
+                "with free disk space)"
+            ) from None
     else:
         built = _CLASSES[instance.backend](**kwargs, **storage)
     if isinstance(built.storage, huey.storage.BaseSqlStorage):

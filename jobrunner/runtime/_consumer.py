@@ -9,9 +9,10 @@ from typing import Any
 import huey
 from huey.consumer import Consumer, ProcessEnvironment
 
+from jobrunner._outage import outage_of
 from jobrunner._polling import PollingWorker
 from jobrunner.config.model import ConsumerConfig, InstanceConfig
-from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for
+from jobrunner.delivery import Delivery, DeliveryWorker, delivery_for, secrets_of
 from jobrunner.delivery._delivery import new_consumer_id
 from jobrunner.events import ConsumerEvents
 from jobrunner.runtime._banner import install as install_banner_summary
@@ -171,6 +172,9 @@ def make_consumer(
 
     With ``instance``, its ``delivery`` applies (at-least-once workers by default).
     """
+    if instance is not None:
+        # Before the workers and the scheduler are made: they share it (see _outage.py).
+        outage_of(app_huey, f"instance {instance.name}", secrets_of(instance))
     delivery = delivery_for(app_huey, instance) if instance is not None else None
     consumer = JobRunnerConsumer(
         app_huey, lease=lease, delivery=delivery, **consumer_options(settings)

@@ -42,8 +42,10 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from jobrunner import events
+from jobrunner._outage import Outage, is_storage_error, outage_of
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
-from jobrunner.errors import ConfigError, Issue, format_issues
+from jobrunner.delivery import secrets_of
+from jobrunner.errors import ConfigError, Issue, StorageError, format_issues
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
     TASK_PREFIX,
@@ -136,7 +138,7 @@ class Reloader:
         except ConfigError as exc:
             self._reject(exc.issues, exc.count)
             return False
-        except _Refused as exc:
+        except (_Refused, StorageError) as exc:
             self._last_failed = True
             log.error("reload rejected: %s (generation %d keeps running)", exc, self.generation)
             events.emit(events.RELOAD_REJECTED, generation=self.generation, error=str(exc))
@@ -188,11 +190,33 @@ class Reloader:
         try:
             for name in sorted(plan.rebuild | added):
                 built[name] = build_instance(new.instances[name], new)
+            self._try_connections(new, built)
         except BaseException:
             for done in built.values():
                 done.huey.storage.close()
             raise
         return built
+
+    def _try_connections(self, new: Config, built: Mapping[str, Built]) -> None:
+        """Refuse a reload whose new or moved storage (address, credentials) does not answer.
+
+        Applied, it would retire a working consumer for one that only reports an outage.
+        """
+        old = self.runner.app_or_fail().config.instances
+        for name, done in built.items():
+            instance = new.instances[name]
+            if name in old and not storage_moved(old[name], instance):
+                continue
+            if instance.immediate or (name not in self.runner.consumers and name in old):
+                continue
+            try:
+                done.huey.pending_count()  # one round trip, on every backend
+            except Exception as exc:
+                outage = Outage(f"instance {name}", secrets_of(instance))
+                raise _Refused(
+                    f"instance {name}: cannot reach its new storage "
+                    f"({instance.backend} {safe_target(instance)}): {outage.describe(exc)}"
+                ) from None
 
     def _plan(self, new: Config) -> Plan:
         runner = self.runner
@@ -377,6 +401,8 @@ class Reloader:
         self.retiring.append(retiring)
         if not drain:
             return
+        # Its outages are the old storage's, not the live one's (which may share the URL).
+        outage_of(consumer.huey).label = f"instance {name}: old storage {retiring.target}"
         drainer = self.runner.make_instance_consumer(name, instance, consumer.huey, drain=True)
         drainer.start()
         started.append(drainer)
@@ -415,16 +441,23 @@ class Reloader:
                 continue
             if not retiring.drain or retiring.stopper is not None:
                 continue
+            outage = outage_of(retiring.consumer.huey)
+            if outage.down and now < outage.next_try:
+                continue  # its workers back off too: one report per step
             try:
                 queued, scheduled = waiting_in(retiring.consumer.huey)
             except Exception as exc:
-                log.warning(
-                    "instance %s: cannot read the old storage %s: %s",
-                    retiring.instance,
-                    retiring.target,
-                    exc,
-                )
+                if is_storage_error(exc):
+                    outage.failed(exc)
+                else:
+                    log.warning(
+                        "instance %s: cannot read the old storage %s: %s",
+                        retiring.instance,
+                        retiring.target,
+                        outage.describe(exc),
+                    )
                 continue
+            outage.ok()
             if queued or scheduled:
                 retiring.idle_since = None
             elif retiring.idle_since is None:

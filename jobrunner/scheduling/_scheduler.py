@@ -14,6 +14,10 @@ first job (``read_schedule``) and replaces the second:
 - When it first sees a schedule (start, reload) or finds a gap (a stall, a storage outage) it
   compares the schedule's last decided tick in storage with now and applies ``catchup``.
 
+A storage that cannot be reached stops the loop's iteration and is reported through the
+instance's :class:`~jobrunner._outage.Outage` (one line per backoff step); the next iteration
+after the outage catches up as after any gap.
+
 The clock is injectable (``now``): tests drive the loop tick by tick with a fake clock whose
 ``stop_flag.wait`` advances time instead of sleeping.
 """
@@ -31,6 +35,7 @@ from typing import Any
 import huey
 from huey.consumer import Scheduler
 
+from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.config.model import ScheduleConfig
 from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
 from jobrunner.scheduling._firing import CHUNK, Firing, Plan, Run, names
@@ -112,12 +117,30 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         # Workers run the signal handlers that keep overlap markers; connect them before the
         # consumer starts (and forks) its workers, even when this runner fires no schedules.
         install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
+        self.outage = outage_of(huey)
+        self._unsent: list[Any] = []
+        self._failed = False
+
+    def initialize(self) -> None:
+        super().initialize()
+        if self.outage.quiet and not self.outage.reported_by_parent:
+            # A forked scheduler without a heartbeat in its parent reports for the instance.
+            self.outage.quiet = False
 
     # The loop -------------------------------------------------------------------------------
 
     def loop(self, now: datetime | None = None) -> None:
         """One iteration: fire the current minute's schedules, read the eta schedule, sleep."""
         self.heartbeat.value = time.monotonic()
+        try:
+            self._iterate()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            self._failed = True
+            self.stop_flag.wait(self.outage.failed(exc))
+
+    def _iterate(self) -> None:
         moment = self.now()
         tick = floor_minute(moment)
         if self.periodic:
@@ -130,6 +153,11 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         ):
             self.enqueue_scheduled(moment)
             self._next_read = _next_multiple(moment, self.interval)
+            if self._failed:
+                # Only an outage it saw itself: its reads may work while the workers' writes
+                # fail (a full disk), and the outage must not seem to end every second.
+                self._failed = False
+                self.outage.ok()
         wake = self._next_read
         if self.periodic:
             wake = min(wake, tick + _MINUTE + timedelta(seconds=WAKE_MARGIN))
@@ -142,17 +170,28 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
 
     def enqueue_scheduled(self, moment: datetime) -> None:
         """huey's own job: enqueue delayed tasks (eta, retries, jitter) that are now due."""
-        try:
-            tasks = self.huey.read_schedule(self._huey_time(moment))
-        except Exception:
-            self._logger.exception("Error reading schedule.")
-            return
-        for task in tasks:
+        # Tasks read from the schedule but not yet back in the queue: huey's read
+        # removes them, so an outage in between would lose them.
+        self._unsent.extend(self._read_schedule(moment))
+        while self._unsent:
+            task = self._unsent[0]
             self._logger.debug("Enqueueing %s", task)
             try:
                 self.huey.enqueue(task)
-            except Exception:
+            except Exception as exc:
+                if is_storage_error(exc):
+                    raise  # sent after the outage
                 self._logger.exception("Error enqueueing %s.", task)
+            self._unsent.pop(0)
+
+    def _read_schedule(self, moment: datetime) -> list[Any]:
+        try:
+            return list(self.huey.read_schedule(self._huey_time(moment)))
+        except Exception as exc:
+            if is_storage_error(exc):
+                raise  # reported by loop(), once per backoff step
+            self._logger.exception("Error reading schedule.")
+            return []
 
     def enqueue_periodic_tasks(self, now: Any) -> None:
         """huey's 60-second periodic check; replaced by :meth:`fire`, so it does nothing."""
@@ -167,7 +206,9 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             if config is None:
                 try:
                     self._fire_plain(task_class, tick, moment)
-                except Exception:
+                except Exception as exc:
+                    if is_storage_error(exc):
+                        raise
                     log.exception(
                         "periodic task %s: tick %s failed; retrying", task_class, _label(tick)
                     )
@@ -183,7 +224,9 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             chunk = schedules[start : start + CHUNK]
             try:
                 self._fire_chunk(chunk, tick, moment)
-            except Exception:
+            except Exception as exc:
+                if is_storage_error(exc):
+                    raise  # reported by loop(); the tick is decided after the outage
                 # Not marked done: the next wake-up (a second later) tries again.
                 log.exception(
                     "schedules %s: tick %s failed; retrying",
@@ -231,8 +274,13 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                         decided[name] = run.tick
             try:
                 self.state.advance_many({n: t for n, t in decided.items() if n not in failed})
-            except Exception:
-                log.exception("schedules: could not record the ticks decided at %s", _label(tick))
+            except Exception as exc:
+                if is_storage_error(exc):
+                    self.outage.failed(exc)  # enqueued and claimed: only the record is late
+                else:
+                    log.exception(
+                        "schedules: could not record the ticks decided at %s", _label(tick)
+                    )
         for name, synced in plan.synced.items():
             self._synced[name] = synced
 
@@ -339,7 +387,10 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             deleted = sweep_claims(self.huey.storage, tick - timedelta(seconds=self._retention()))
             if deleted:
                 log.debug("deleted %d old schedule claim(s)", deleted)
-        except Exception:
+        except Exception as exc:
+            if is_storage_error(exc):
+                self._swept_hour = None
+                raise
             log.exception("could not delete old schedule claims")
 
     def _retention(self) -> float:

@@ -173,3 +173,13 @@ def test_whole_suite_runs_against_redis_and_sqlite() -> None:
     assert latency[("sqlite", "p50")][5].startswith("<= 30 ms: ")
     idle = {(row[0], row[1]) for row in rows(out, "Idle consumer")}
     assert ("redis", "RSS, 4 thread workers") in idle
+
+
+def test_benchmark_settings_have_no_default_folder() -> None:
+    """Generated files go where the caller says (a temporary folder), never to the cwd."""
+    from benchmarks._settings import Settings
+
+    with pytest.raises(TypeError, match="folder"):
+        Settings()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="folder"):
+        Settings.quick()  # type: ignore[call-arg]

@@ -70,7 +70,14 @@ def test_sigkill_mid_run_loses_nothing(
 
 
 @pytest.mark.parametrize(
-    ("backend", "worker_type"), [("sqlite", "thread"), ("redis", "thread"), ("redis", "process")]
+    ("backend", "worker_type"),
+    [
+        ("sqlite", "thread"),
+        ("redis", "thread"),
+        ("redis", "process"),
+        ("postgres", "thread"),
+        ("sqlite", "greenlet"),
+    ],
 )
 def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
     backend: str,
@@ -79,11 +86,10 @@ def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
     project: Path,
     write_config: Callable[..., Path],
 ) -> None:
+    # Once: a PostgreSQL instance gets a queue name of its own per call.
+    lines = backend_lines(backend, request)
     config = write_config(
-        jobs_yaml(
-            backend_lines(backend, request),
-            consumer=f"shutdown_timeout: 0.3s\nworker_type: {worker_type}",
-        )
+        jobs_yaml(lines, consumer=f"shutdown_timeout: 0.3s\nworker_type: {worker_type}")
     )
     out = project / "out.jsonl"
     app = jobrunner.load(config)
@@ -92,7 +98,7 @@ def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
     app.close()
 
     with Runner(config, "--no-reload") as first:
-        first.wait_for("Executing", count=4)
+        first.wait_for("INFO huey: Executing ", count=4)
         assert first.stop(signal.SIGTERM) == 0
         output = first.output
     assert "Shutdown timeout of 0.3s elapsed" in output
@@ -100,13 +106,13 @@ def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
         # Threads cannot be interrupted: the consumer puts their tasks back itself.
         assert "put back 4 task(s) cut off by the shutdown" in output
     else:
-        # Process workers are interrupted; each puts its own task back.
+        # Process and greenlet workers are interrupted; each puts its own task back.
         assert "did not finish" in output
     assert _in_flight(config) == 0
     cut_off = len(records(out))
 
     fast = write_config(
-        jobs_yaml(backend_lines(backend, request)).replace("workers: 4", "workers: 8"),
+        jobs_yaml(lines).replace("workers: 4", "workers: 8"),
         name="fast.yaml",
     )
     with Runner(fast, "--no-reload") as second:
@@ -115,7 +121,7 @@ def test_sigterm_with_a_short_shutdown_timeout_puts_cut_off_tasks_back(
     assert sum(n > 1 for n in counts.values()) <= cut_off  # only a task finishing at the cut
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+@pytest.mark.parametrize("backend", ["sqlite", "redis", "postgres"])
 def test_sigterm_lets_running_tasks_finish_and_runs_each_task_once(
     backend: str,
     request: pytest.FixtureRequest,
@@ -140,3 +146,38 @@ def test_sigterm_lets_running_tasks_finish_and_runs_each_task_once(
         counts = wait_for_all(out, range(20), timeout=120)
         assert second.stop(signal.SIGTERM) == 0
     assert set(counts.values()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("backend", "worker_type"),
+    [("sqlite", "thread"), ("redis", "thread"), ("postgres", "thread"), ("redis", "greenlet")],
+)
+def test_a_second_signal_puts_the_running_tasks_back_at_once(
+    backend: str,
+    worker_type: str,
+    request: pytest.FixtureRequest,
+    project: Path,
+    write_config: Callable[..., Path],
+) -> None:
+    config = write_config(
+        jobs_yaml(backend_lines(backend, request), consumer=f"worker_type: {worker_type}")
+    )
+    out = project / "out.jsonl"
+    app = jobrunner.load(config)
+    for number in range(6):
+        app.tasks.sleepy(str(out), number, 120)
+    app.close()
+
+    with Runner(config, "--no-reload") as runner:
+        runner.wait_for("INFO huey: Executing ", count=4)
+        runner.signal(signal.SIGINT)
+        runner.wait_for("Shutting down gracefully")
+        # Cut off: "interrupted" (130), not a clean stop, and without waiting two minutes.
+        assert runner.stop(signal.SIGINT, timeout=60) == 130, runner.output
+        output = runner.output
+    assert "second signal: interrupting running tasks" in output
+    assert records(out) == []
+    # Back on the queue now, not when the lease expires: all six wait, none in flight.
+    assert _in_flight(config) == 0
+    with jobrunner.load(config) as app:
+        assert app.huey().pending_count() == 6

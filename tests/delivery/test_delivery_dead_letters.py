@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 import redis
+from huey.serializer import SignedSerializer
 
 import jobrunner
-from tests.delivery.support import SECRET, jobs_yaml, wait_until
+from tests.delivery.support import SECRET, backend_lines, jobs_yaml, wait_until
 from tests.integration.helpers import values, wait_for_records
 from tests.support.processes import Runner, cli
 
@@ -39,35 +40,60 @@ def _letters(config: Path) -> list[dict[str, Any]]:
     return found["default"]
 
 
-def test_an_unsigned_message_in_redis_is_refused_dead_lettered_and_never_run(
-    redis_url: str, project: Path, write_config: Callable[..., Path]
+def _write_raw(backend: str, config: Path, data: bytes) -> None:
+    """Put ``data`` straight into the instance's queue, as anyone with access to it could."""
+    instance = jobrunner.load_config(config, check_imports=False).config.instances["default"]
+    queue = instance.queue_name
+    if backend == "redis":
+        redis.Redis.from_url(instance.storage["url"]).lpush(f"huey.redis.{queue}", data)
+    elif backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(instance.storage["dsn"], autocommit=True) as conn:
+            conn.execute(
+                "insert into huey_task (queue, data, priority) values (%s, %s, 0)", (queue, data)
+            )
+    else:
+        with sqlite3.connect(instance.storage["filename"]) as db:
+            db.execute("insert into task (queue, data, priority) values (?, ?, 0)", (queue, data))
+
+
+@pytest.mark.parametrize("backend", ["redis", "postgres", "sqlite"])
+def test_unsigned_and_forged_messages_are_refused_unread_dead_lettered_and_never_run(
+    backend: str, request: pytest.FixtureRequest, project: Path, write_config: Callable[..., Path]
 ) -> None:
-    config = write_config(
-        jobs_yaml(f"backend: redis\nurl: {redis_url}\nserializer: {{secret: {SECRET}}}")
-    )
-    marker = project / "payload-ran"
+    instance = backend_lines(backend, request)
+    if backend == "sqlite":
+        instance += f"\nserializer: {{secret: {SECRET}}}"
+    config = write_config(jobs_yaml(instance))
+    unsigned, forged = project / "unsigned-ran", project / "forged-ran"
     out = project / "out.jsonl"
     with Runner(config, "--no-reload") as runner:
         runner.wait_for("Huey consumer started")
-        # Anyone who can write to Redis: a pickle that runs code when unpickled.
-        redis.Redis.from_url(redis_url).lpush("huey.redis.default", pickle.dumps(Evil(marker)))
-        runner.wait_for("moved to the dead letters")
+        # Anyone who can write to the storage: a pickle that runs code when unpickled,
+        # plain or signed with another secret.
+        _write_raw(backend, config, pickle.dumps(Evil(unsigned)))
+        _write_raw(backend, config, SignedSerializer(secret="not-it").serialize(Evil(forged)))
+        runner.wait_for("moved to the dead letters", count=2)
         app = jobrunner.load(config)
         app.tasks.record(str(out), "still working")
         wait_for_records(out, 1)
+        app.close()
         assert runner.stop(signal.SIGTERM) == 0
         output = runner.output
-    assert not marker.exists()
+    assert not unsigned.exists()
+    assert not forged.exists()
     assert values(out) == ["still working"]
-    assert output.count("moved to the dead letters") == 1  # logged once
-    [letter] = _letters(config)
-    assert letter["reason"].startswith("bad signature")
-    assert letter["task"] is None
+    assert output.count("moved to the dead letters") == 2  # logged once each
+    letters = _letters(config)
+    assert [letter["reason"].split(":")[0] for letter in letters] == ["bad signature"] * 2
+    assert all(letter["task"] is None for letter in letters)
 
     listed = cli("dead-letters", str(config), cwd=project)
     assert listed.returncode == 0
-    assert re.search(r"default\s+1\s+-\s+\S+\s+bad signature", listed.stdout), listed.stdout
-    assert not marker.exists()
+    assert re.search(r"default\s+\d+\s+-\s+\S+\s+bad signature", listed.stdout), listed.stdout
+    assert not unsigned.exists()
+    assert not forged.exists()
 
 
 def test_unknown_task_and_corrupt_message_are_dead_lettered_then_requeued_and_purged(

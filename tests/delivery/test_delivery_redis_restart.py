@@ -50,7 +50,7 @@ def test_redis_restart_the_consumer_reconnects_and_nothing_is_lost(
         assert len(records(out)) < 60 + 4  # at most the 4 in flight ran twice
         assert max(counts.values()) <= 2
         assert "instance default: storage unreachable (ConnectionError" in output
-        assert "retrying with backoff" in output
+        assert "); retrying in 1s" in output
         assert "Process Worker" not in output  # no worker died
     finally:
         server.stop()

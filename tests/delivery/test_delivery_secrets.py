@@ -84,7 +84,7 @@ def test_errors_with_a_wrong_password_have_no_password(
 ) -> None:
     config = write_config(jobs_yaml(_instance(locked_redis.port, WRONG_PASSWORD)))
     with Runner(config, "--no-reload", "--log-level", "debug") as runner:
-        runner.wait_for("storage unreachable")
+        runner.wait_for("instance default: storage unreachable (")
         runner.stop(signal.SIGTERM)
         output = runner.output
     _assert_clean(output)

@@ -108,7 +108,7 @@ def test_round_trip_through_a_consumer_subprocess(
     config = backend_config(backend)
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             assert app.tasks.add(2, 3).get(blocking=True, timeout=20) == 5
             assert app.tasks.rec(str(out), "hi", 1, k="v").get(blocking=True, timeout=20) == "hi"

@@ -29,7 +29,7 @@ def test_greenlet_workers_run_tasks_side_by_side_and_stop_cleanly(
     out = project / "out.jsonl"
     with Runner(config) as runner:
         runner.wait_for("3 greenlet worker(s)")
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         with jobrunner.load(config) as app:
             for i in range(3):
                 app.tasks.nap(str(out), i, 1.0)
@@ -38,9 +38,9 @@ def test_greenlet_workers_run_tasks_side_by_side_and_stop_cleanly(
         assert ends[-1] - ends[0] < 0.9, ends
         # The config watcher works in the patched process too.
         config.write_text(config.read_text() + "  add: {function: sample_tasks:add}\n")
-        runner.wait_for(" jobrunner: reloaded ")
+        runner.wait_for("INFO jobrunner: reloaded ")
         assert runner.stop(timeout=20) == 0, runner.output
-    assert " jobrunner: stopped" in runner.output
+    assert "INFO jobrunner: stopped" in runner.output
 
 
 def test_greenlet_workers_without_gevent_is_a_clear_error(
@@ -63,7 +63,7 @@ def test_reload_to_greenlet_workers_asks_for_a_restart(write_config: Callable[..
     config = write_config(GREENLETS.replace("WORKERS", "thread"))
     with Runner(config) as runner:
         runner.wait_for("3 thread worker(s)")
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         config.write_text(GREENLETS.replace("WORKERS", "greenlet"))
         output = runner.wait_for("reload rejected")
         assert (
@@ -71,3 +71,24 @@ def test_reload_to_greenlet_workers_asks_for_a_restart(write_config: Callable[..
             "started without them" in output
         )
         assert runner.stop() == 0
+
+
+@pytest.mark.slow
+def test_greenlet_workers_enforce_a_task_timeout_and_go_on(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    config = write_config(
+        GREENLETS.replace("WORKERS", "greenlet")
+        + "  slow: {function: sample_tasks:sleep_and_record, timeout: 1s}\n"
+    )
+    out = project / "out.jsonl"
+    with Runner(config) as runner:
+        runner.wait_for("3 greenlet worker(s)")
+        with jobrunner.load(config) as app:
+            task = app.tasks.slow(str(out), "never", 120)
+            output = runner.wait_for(f"Task {task.id} timed out after 1.0s.", timeout=60)
+            app.tasks.nap(str(out), "after", 0)
+        [after] = wait_for_records(out, 1, timeout=60)
+        assert runner.stop(timeout=30) == 0, runner.output
+    assert after["value"] == "after"  # the timed-out task never recorded
+    assert "Traceback" not in output

@@ -106,7 +106,7 @@ def served(
     config = _write_project(folder, backend, redis_server.url, workers=2)
     runner = Runner(config, HEAVY_DEPS="installed")
     try:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         yield Served(backend, folder, config, runner)
         assert runner.stop(signal.SIGINT) == 0, runner.output
     finally:

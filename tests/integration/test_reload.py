@@ -56,11 +56,11 @@ def test_every_save_style_is_applied(tasks: Path, style: str) -> None:
         save(config, _config(tasks))
     out = tasks / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         enqueue(config, "rec", str(out), "one")
         wait_for_records(out, 1)
         save(config, _config(tasks, "reload_tasks:shout"), style)
-        runner.wait_for(" jobrunner: reloaded ")
+        runner.wait_for("INFO jobrunner: reloaded ")
         enqueue(config, "rec", str(out), "two")
         wait_for_records(out, 2)
         assert values(out) == ["one", "TWO"]
@@ -78,7 +78,7 @@ def test_an_invalid_save_is_rejected_and_the_fix_applied(tasks: Path) -> None:
     save(config, _config(tasks))
     out = tasks / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         broken = _config(tasks, "reload_tasks:shout").replace("rec:\n", "rec:\n    retries: lots\n")
         save(config, broken, "atomic")
         output = runner.wait_for("reload rejected: 1 error (generation 1 keeps running)")
@@ -90,7 +90,7 @@ def test_an_invalid_save_is_rejected_and_the_fix_applied(tasks: Path) -> None:
         enqueue(producer, "rec", str(out), "old")
         wait_for_records(out, 1)
         save(config, _config(tasks, "reload_tasks:shout"), "atomic")
-        runner.wait_for(" jobrunner: reloaded ")
+        runner.wait_for("INFO jobrunner: reloaded ")
         enqueue(config, "rec", str(out), "fixed")
         wait_for_records(out, 2)
         assert values(out) == ["old", "FIXED"]
@@ -103,7 +103,7 @@ def test_a_missing_function_is_rejected_before_anything_changes(tasks: Path) -> 
     save(config, _config(tasks))
     out = tasks / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         save(config, _config(tasks, "reload_tasks:nope").replace("workers: 2", "workers: 3"))
         output = runner.wait_for("reload rejected: 1 error")
         assert "tasks.rec.function: cannot import reload_tasks:nope" in output
@@ -123,7 +123,7 @@ def test_sighup_reloads(tasks: Path) -> None:
         runner.wait_for("polling every 3600s")
         save(config, _config(tasks, "reload_tasks:shout"))
         runner.signal(signal.SIGHUP)
-        runner.wait_for(" jobrunner: reloaded ")
+        runner.wait_for("INFO jobrunner: reloaded ")
         enqueue(config, "rec", str(out), "hup")
         wait_for_records(out, 1)
         assert values(out) == ["HUP"]
@@ -138,7 +138,7 @@ def test_reload_poll_notices_a_change(tasks: Path) -> None:
     with Runner(config, "--reload-poll", "0.2") as runner:
         runner.wait_for("polling every 0.2s")
         save(config, _config(tasks, "reload_tasks:shout"), "atomic")
-        runner.wait_for(" jobrunner: reloaded ")
+        runner.wait_for("INFO jobrunner: reloaded ")
         assert runner.stop() == 0
 
 
@@ -154,7 +154,7 @@ def test_no_reload_disables_watching_and_sighup_restarts(tasks: Path) -> None:
         assert values(out) == ["unchanged"]
         output = runner.output
         assert "watching" not in output
-        assert " jobrunner: reloaded " not in output
+        assert "reloaded" not in output
         # SIGHUP keeps huey's meaning: a graceful restart of the whole process.
         runner.signal(signal.SIGHUP)
         runner.wait_for("restarting (SIGHUP)")
@@ -174,12 +174,12 @@ def test_a_consumer_change_restarts_the_instance_and_keeps_its_queue(tasks: Path
     out = tasks / "out.jsonl"
     gate = tasks / "gate"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         enqueue(config, "hold", str(gate), str(out), "held")
         for i in range(5):
             enqueue(config, "rec", str(out), i)
         save(config, base.replace("workers: 1", "workers: 3"), "atomic")
-        output = runner.wait_for(" jobrunner: reloaded ")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         assert "~instance default (workers 1->3, consumer restarted)" in output
         assert "3 thread worker(s)" in output
         gate.touch()  # the old consumer's running task finishes; the queue was kept
@@ -202,9 +202,9 @@ def test_an_added_instance_starts_and_a_removed_one_stops(tasks: Path) -> None:
         + "  more:\n    instance: extra\n    function: sample_tasks:record\n"
     )
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         save(config, two, "atomic")
-        output = runner.wait_for(" jobrunner: reloaded ")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         assert "(generation 2): +instance extra, +task more" in output
         enqueue(config, "more", str(out), "on extra")
         wait_for_records(out, 1)
@@ -251,12 +251,12 @@ def test_a_removed_task_keeps_its_queued_messages(tasks: Path) -> None:
     out = tasks / "out.jsonl"
     gate = tasks / "gate"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         enqueue(config, "hold", str(gate), str(out), "held")  # keeps the only worker busy
         for i in range(5):
             enqueue(config, "victim", str(out), f"victim {i}")
         save(config, base.replace("  victim:\n    function: sample_tasks:record\n", ""), "atomic")
-        output = runner.wait_for(" jobrunner: reloaded ")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         assert "-task victim" in output
         assert (
             "task victim was removed while 5 messages for it are waiting in instance default"
@@ -284,9 +284,9 @@ def test_process_workers_restart_when_their_tasks_change(tasks: Path) -> None:
     save(config, base)
     out = tasks / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
         save(config, base.replace("sample_tasks:record", "reload_tasks:shout"), "atomic")
-        output = runner.wait_for(" jobrunner: reloaded ")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         # Forked workers keep the registry they were forked with: the instance restarts.
         assert "~instance default (process workers, consumer restarted)" in output
         enqueue(config, "rec", str(out), "forked")

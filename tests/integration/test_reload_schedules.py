@@ -57,7 +57,7 @@ def test_schedules_change_live_and_a_bad_save_keeps_the_old_ones_firing(project:
     config = project / "jobs.yaml"
     save(config, _config(out, ("a", "* * * * *"), ("b", _not_today())))
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: watching ")
+        runner.wait_for("INFO jobrunner: watching ")
 
         # An invalid save is rejected with its line; the running schedules keep firing.
         broken = _config(out, ("a", "* * * * *"), ("b", _not_today()), ("c", "61 * * * *"))
@@ -70,7 +70,7 @@ def test_schedules_change_live_and_a_bad_save_keeps_the_old_ones_firing(project:
 
         # The fix: remove a, change b's cron so that it fires every minute, add c.
         save(config, _config(out, ("b", "* * * * *"), ("c", "* * * * *")), "atomic")
-        output = runner.wait_for(" jobrunner: reloaded ")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         applied = time.time()
         entry = next(line for line in output.splitlines() if "reloaded" in line)
         assert entry.endswith(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def config(write_config: Callable[..., Path]) -> Path:
 def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        output = runner.wait_for(" jobrunner: loaded ")
+        output = runner.wait_for("loaded")
         assert re.search(r"instance a: sqlite \S*a\.db, 4 thread worker\(s\), schedules on", output)
         assert re.search(r"instance b: sqlite \S*b\.db, 4 thread worker\(s\), schedules on", output)
         assert "2 instance(s), 4 task(s), 1 schedule(s)" in output
@@ -50,7 +49,7 @@ def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path
             assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=10) == "a"
             assert app.tasks.rec_b(str(out), "b").get(blocking=True, timeout=10) == "b"
         assert runner.stop(signal.SIGINT) == 0
-    assert " jobrunner: stopped" in runner.output
+    assert "stopped" in runner.output
     assert "Traceback" not in runner.output
     # The default log level is info.
     assert " DEBUG " not in runner.output
@@ -63,7 +62,7 @@ def test_signal_stops_every_instance_after_running_tasks_finish(
 ) -> None:
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "a finished", 2)
             app.tasks.nap_b(str(out), "b finished", 2)
@@ -84,7 +83,7 @@ def test_signal_to_the_process_group_lets_process_workers_finish(
     # Ctrl-C signal every process of the group, the forked workers included.
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--worker-type", "process") as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "finished", 2)
         runner.wait_for("Executing jobrunner.tasks.nap_a")
@@ -102,21 +101,20 @@ def test_second_signal_stops_without_waiting_for_running_tasks(
 ) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--worker-type", worker_type) as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.nap_a(str(out), "too late", 60)
         runner.wait_for("Executing jobrunner.tasks.nap_a")
         runner.signal(signal.SIGINT)
         runner.wait_for("Shutting down gracefully")
-        started = time.monotonic()
-        # Tasks were cut off: "interrupted" (130), not a clean stop.
-        assert runner.stop(signal.SIGTERM, timeout=20) == 130, runner.output
-        assert time.monotonic() - started < 15
+        # Tasks were cut off: "interrupted" (130), not a clean stop, long before the task's
+        # 60 s were over (stop() raises after its timeout).
+        assert runner.stop(signal.SIGTERM, timeout=40) == 130, runner.output
         # The cut-off task is back on the queue at once, not when its lease expires.
         with jobrunner.load(config) as app:
             assert app.huey("a").pending_count() == 1
-    assert "second signal" in runner.output
-    assert "interrupted" in runner.output
+    assert "second signal: interrupting running tasks" in runner.output
+    assert "\ninterrupted\n" in runner.output  # the CLI's last word on exit 130
     assert records(out) == []
 
 
@@ -149,21 +147,20 @@ def test_second_signal_stops_a_process_worker_that_ignores_interrupts(
         """
     )
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             app.tasks.stubborn()
         runner.wait_for("Executing jobrunner.tasks.stubborn")
         runner.signal(signal.SIGINT)
         runner.wait_for("Shutting down gracefully")
-        started = time.monotonic()
-        assert runner.stop(signal.SIGINT, timeout=20) == 130, runner.output
-        assert time.monotonic() - started < 15
+        # Long before the stubborn task's 60 s (stop() raises after its timeout).
+        assert runner.stop(signal.SIGINT, timeout=40) == 130, runner.output
 
 
 def test_instance_option_runs_only_that_instance(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a") as runner:
-        output = runner.wait_for(" jobrunner: loaded ")
+        output = runner.wait_for("INFO jobrunner: loaded ")
         assert "instance a:" in output
         assert "instance b:" not in output
         with jobrunner.load(config) as app:
@@ -177,7 +174,7 @@ def test_instance_option_runs_only_that_instance(config: Path, project: Path) ->
 def test_workers_and_process_worker_type(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "--instance", "a", "--workers", "3", "--worker-type", "process") as runner:
-        assert "3 process worker(s)" in runner.wait_for(" jobrunner: loaded ")
+        assert "3 process worker(s)" in runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
             assert app.tasks.rec_a(str(out), "forked").get(blocking=True, timeout=20) == "forked"
         assert runner.stop() == 0
@@ -189,7 +186,7 @@ def test_workers_and_process_worker_type(config: Path, project: Path) -> None:
 def test_no_periodic_disables_schedules(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config, "-n") as runner:
-        output = runner.wait_for(" jobrunner: loaded ")
+        output = runner.wait_for("INFO jobrunner: loaded ")
         assert "schedules off" in output
         assert "schedules on" not in output
         with jobrunner.load(config) as app:
@@ -200,7 +197,7 @@ def test_no_periodic_disables_schedules(config: Path, project: Path) -> None:
 
 def test_log_level_debug(config: Path) -> None:
     with Runner(config, "--log-level", "debug") as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         runner.wait_for(" DEBUG ")
         assert runner.stop() == 0
 
@@ -221,7 +218,7 @@ def test_immediate_instances_get_no_consumer(
     out = project / "out.jsonl"
     # JOBRUNNER_IMMEDIATE is for producers: the runner still consumes.
     with Runner(config, JOBRUNNER_IMMEDIATE="1") as runner:
-        output = runner.wait_for(" jobrunner: loaded ")
+        output = runner.wait_for("INFO jobrunner: loaded ")
         assert "instance eager is in immediate mode" in output
         with jobrunner.load(config) as app:
             assert app.tasks.rec(str(out), "q").get(blocking=True, timeout=10) == "q"
@@ -255,9 +252,8 @@ def test_unimportable_function_fails_fast_naming_the_yaml_key(
 ) -> None:
     (project / "needs_package.py").write_text("import not_installed_package\n\nthing = 1\n")
     config = write_config(BROKEN)
-    started = time.monotonic()
+    # Fails fast: cli()'s timeout would raise long before the consumer could do anything.
     done = cli("run", str(config), cwd=project)
-    assert time.monotonic() - started < 20
     assert done.returncode == 1
     assert re.search(
         r"jobs\.yaml:6:15: tasks\.missing\.function: cannot import not_a_module:thing: "

@@ -56,7 +56,7 @@ def test_schedules_with_args_fire_and_pass_them(
     )
     started = time.time()
     with Runner(config) as runner:
-        runner.wait_for(" jobrunner: loaded ")
+        runner.wait_for("INFO jobrunner: loaded ")
         by_function = wait_for_records(project / "by_function.jsonl", 1, MINUTE_WAIT)[0]
         by_task = wait_for_records(project / "by_task.jsonl", 1, MINUTE_WAIT)[0]
         other = wait_for_records(project / "by_task_2.jsonl", 1, MINUTE_WAIT)[0]

@@ -7,6 +7,8 @@ These wait for real minutes (slow marker; CI runs them). Every schedule records 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import records, wait_for_records
-from tests.support.processes import Runner
+from tests.support.processes import Runner, env
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +44,7 @@ schedules:
 {extra}"""
 
 
-def test_a_runner_started_at_second_40_fires_at_second_0_to_1_of_the_next_minute(
+def test_a_runner_started_at_second_40_fires_at_the_start_of_the_next_minute(
     write_config: Callable[..., Path], project: Path
 ) -> None:
     out = project / "out.jsonl"
@@ -54,56 +56,87 @@ def test_a_runner_started_at_second_40_fires_at_second_0_to_1_of_the_next_minute
         [*_, second] = wait_for_records(out, 2, timeout=75)
         assert runner.stop() == 0
     next_minute = (int(started) // 60 + 1) * 60
-    assert next_minute <= first["time"] < next_minute + 1.0, (started, first)
-    assert next_minute + 60 <= second["time"] < next_minute + 61.0, second
+    # On the minute, not 60 s after the start as huey's scheduler would (second 40 of the
+    # next minute); the slack is a loaded machine's, the fire time itself is ms after :00.
+    assert next_minute <= first["time"] < next_minute + 10.0, (started, first)
+    assert next_minute + 60 <= second["time"] < next_minute + 70.0, second
 
 
-def _run_three(config: Path, out: Path, ticks: int = 3) -> list[datetime]:
-    """Run three ``jobrunner run`` processes for ``ticks`` minute starts; return the ticks."""
-    # Start well inside a minute, so the runners are up before the next one begins and
-    # none of them fires the minute it started in.
-    wait_for_second(12.0, 30.0)
-    runners = [Runner(config) for _ in range(3)]
-    try:
-        for runner in runners:
-            runner.wait_for("Periodic tasks are enabled", timeout=30)
-        first = (int(time.time()) // 60 + 1) * 60
-        assert time.time() < first - 2, "the runners took too long to start"
-        # Stop halfway between the last tick and the next one.
-        time.sleep(max(first + (ticks - 1) * 60 + 30 - time.time(), 0))
-        codes = [runner.stop(signal.SIGINT) for runner in runners]
-    finally:
-        for runner in runners:
-            if runner.process.poll() is None:
-                runner.kill()
-    assert codes == [0, 0, 0], [r.output[-2000:] for r in runners]
-    return [datetime.fromtimestamp(first + 60 * i, UTC) for i in range(ticks)]
+PRODUCE = """
+import sys
+import jobrunner
+
+app = jobrunner.load(sys.argv[1])
+for number in range(20):
+    app.tasks.rec(sys.argv[2], f"{sys.argv[3]}-{number}")
+"""
 
 
 def _minutes_of(found: list[dict[str, Any]]) -> list[datetime]:
     return [datetime.fromtimestamp(r["time"], UTC).replace(second=0, microsecond=0) for r in found]
 
 
-def test_three_runners_on_one_redis_run_an_every_minute_schedule_once_a_minute(
-    write_config: Callable[..., Path], project: Path, redis_url: str
+def test_three_runners_and_two_producers_started_at_once_on_fresh_storages_fire_each_tick_once(
+    project: Path, redis_url: str
 ) -> None:
-    out = project / "out.jsonl"
-    config = write_config(every_minute(f"backend: redis\n    url: {redis_url}", out))
-    ticks = _run_three(config, out)
-    found = records(out)
-    assert len(found) == 3, found
-    assert sorted(_minutes_of(found)) == ticks
+    """Redis, PostgreSQL and SQLite side by side (one wait for the minutes): three runners
+    and two producers of each start together on a storage nobody created yet (the tables
+    race on PostgreSQL), then each tick of an every-minute schedule fires exactly once."""
+    from tests.support.servers import private_postgres_database
 
-
-def test_three_runners_on_one_sqlite_file_run_an_every_minute_schedule_once_a_minute(
-    write_config: Callable[..., Path], project: Path
-) -> None:
-    out = project / "out.jsonl"
-    config = write_config(every_minute("backend: sqlite\n    filename: queue.db", out))
-    ticks = _run_three(config, out)
-    found = records(out)
-    assert len(found) == 3, found
-    assert sorted(_minutes_of(found)) == ticks
+    with private_postgres_database() as dsn:
+        backends = {
+            "redis": f"backend: redis\n    url: {redis_url}",
+            "postgres": f"backend: postgres\n    dsn: {dsn}",
+            "sqlite": "backend: sqlite\n    filename: queue.db",
+        }
+        folders = {}
+        for name, lines in backends.items():
+            folder = project / name
+            folder.mkdir()
+            tasks = "tasks:\n  rec:\n    function: sample_tasks:record\n"
+            config = folder / "jobs.yaml"
+            config.write_text(every_minute(lines, folder / "ticks.jsonl", tasks))
+            folders[name] = config
+        # Well inside a minute: the runners are up before the next one begins.
+        wait_for_second(5.0, 25.0)
+        runners = [Runner(c, cwd=project) for c in folders.values() for _ in range(3)]
+        producers = [
+            subprocess.Popen(
+                [sys.executable, "-c", PRODUCE, str(c), str(c.parent / "sent.jsonl"), f"p{n}"],
+                cwd=project,
+                env=env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for c in folders.values()
+            for n in range(2)
+        ]
+        try:
+            outputs = [p.communicate(timeout=120)[0] for p in producers]
+            assert [p.returncode for p in producers] == [0] * len(producers), outputs
+            for runner in runners:
+                runner.wait_for("Periodic tasks are enabled", timeout=120)
+            # Two whole minutes once every runner is up, then stop halfway into the next.
+            first = (int(time.time()) // 60 + 1) * 60
+            time.sleep(max(first + 60 + 30 - time.time(), 0))
+            for config in folders.values():
+                wait_for_records(config.parent / "sent.jsonl", 40, timeout=60)
+            codes = [runner.stop(signal.SIGINT) for runner in runners]
+        finally:
+            for runner in runners:
+                if runner.process.poll() is None:
+                    runner.kill()
+        assert codes == [0] * len(runners), [r.output[-2000:] for r in runners]
+        for name, config in folders.items():
+            sent = sorted(r["value"] for r in records(config.parent / "sent.jsonl"))
+            assert sent == sorted(f"p{p}-{n}" for p in range(2) for n in range(20)), name
+            minutes = _minutes_of(records(config.parent / "ticks.jsonl"))
+            # Each tick at most once, whichever runner won it; the two whole minutes fired.
+            assert len(minutes) == len(set(minutes)), (name, minutes)
+            wanted = {datetime.fromtimestamp(first + 60 * i, UTC) for i in range(2)}
+            assert wanted <= set(minutes), (name, minutes)
 
 
 LONG_TASK = """
