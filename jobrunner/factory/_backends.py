@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -18,8 +17,8 @@ from jobrunner.batch import BatchTaskWrapper
 from jobrunner.config._connections import mask_url
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
-from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
 from jobrunner.errors import StorageError
+from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
 
 _CLASSES: dict[str, type[huey.Huey]] = {
     "sqlite": huey.SqliteHuey,
