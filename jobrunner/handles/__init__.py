@@ -1,7 +1,7 @@
 """Generated, typed task handles (``jobrunner generate``) and what they run on.
 
 A generated module imports :class:`Binding` and :class:`Result` from here; the
-generator itself is :func:`generate`.
+generator is ``jobrunner.handles._generate`` (run by ``jobrunner generate``).
 """
 
 from __future__ import annotations

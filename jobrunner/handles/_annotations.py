@@ -293,10 +293,12 @@ class _Printer:
 
 def literal(value: Any) -> str:
     """``repr(value)`` with strings in double quotes where that needs no escaping."""
-    if isinstance(value, str):
+    if isinstance(value, (str, bytes)):
         text = repr(value)
-        if text.startswith("'") and '"' not in value:
-            text = '"' + text[1:-1].replace("\\'", "'") + '"'
+        prefix = "b" if isinstance(value, bytes) else ""
+        has_quote = ('"' in value) if isinstance(value, str) else (b'"' in value)
+        if text.startswith(f"{prefix}'") and not has_quote:
+            text = f'{prefix}"' + text[len(prefix) + 1 : -1].replace("\\'", "'") + '"'
         return text
     if value is Ellipsis:
         return "..."

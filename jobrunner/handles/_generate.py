@@ -178,38 +178,42 @@ def _task_def(
 
 
 def _default(value: Any) -> str | None:
-    """``value`` as a literal that evaluates back to it, or None."""
-    if isinstance(value, (bool, int, float, str, bytes, type(None))):
-        text = literal(value)
-    elif isinstance(value, (tuple, list, dict, set, frozenset)):
-        return None if value and isinstance(value, (set, frozenset)) else _container(value)
-    else:
+    """``value`` as a literal that evaluates back to an equal value of its type, or None."""
+    text = _literal_text(value)
+    if text is None:
         return None
     try:
-        same = ast.literal_eval(text) == value
-    except (ValueError, SyntaxError):
+        back = ast.literal_eval(text)
+    except (ValueError, SyntaxError):  # nan, inf
         return None
-    return text if same and type(ast.literal_eval(text)) is type(value) else None
+    return text if type(back) is type(value) and back == value else None
 
 
-def _container(value: Any) -> str | None:
+def _literal_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return literal(value)
+    if not isinstance(value, (tuple, list, dict)):
+        return None  # sets, enum members, objects: no literal evaluates to them
     if isinstance(value, dict):
-        items = [(_default(k), _default(v)) for k, v in value.items()]
-        if any(k is None or v is None for k, v in items):
+        pairs = [(_literal_text(k), _literal_text(v)) for k, v in value.items()]
+        if any(k is None or v is None for k, v in pairs):
             return None
-        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    parts = [_default(v) for v in value]
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    parts = [_literal_text(v) for v in value]
     if any(p is None for p in parts):
         return None
+    inner = ", ".join(p for p in parts if p is not None)
     if isinstance(value, tuple):
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"  # type: ignore[arg-type]
-    return "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
+        return f"({inner}{',' if len(parts) == 1 else ''})"
+    return f"[{inner}]"
 
 
 def _summary(func: Callable[..., Any]) -> str:
     """The first line of the function's docstring, safe inside a generated docstring."""
     doc = inspect.getdoc(func) or ""
     first = doc.strip().split("\n", 1)[0].strip()
+    if len(first) > 80:  # the line stays within ruff's default line length
+        first = first[:77].rstrip() + "..."
     return first.replace("\\", "\\\\").replace('"""', "'''").rstrip('"')
 
 

@@ -377,3 +377,28 @@ def test_pre_commit_hooks_run_commands_that_exist() -> None:
     )
     assert check.check
     assert hooks["jobrunner-generate-check"]["pass_filenames"] is False
+
+
+def test_names_that_cannot_be_handles_are_left_out_with_a_note(project: Path) -> None:
+    from jobrunner.config import load_config
+    from jobrunner.handles._generate import generate
+
+    (project / "jobs.yaml").write_text(
+        "version: 1\ntasks:\n  bind: {function: sample_tasks:add}\n"
+        "  class: {function: sample_tasks:add}\n  Any: {function: sample_tasks:echo}\n"
+        "schedules:\n  def: {function: sample_tasks:add, cron: '0 0 1 1 *'}\n"
+    )
+    generated = generate(load_config(project / "jobs.yaml").config, project / "jobs_handles.py")
+    assert generated.notes == [
+        "task 'bind' has no handle: its name is a Python keyword or one the module defines; "
+        "enqueue it with app.tasks['bind'](...)",
+        "task 'class' has no handle: its name is a Python keyword or one the module defines; "
+        "enqueue it with app.tasks['class'](...)",
+        "schedule 'def' has no handle: its name is a Python keyword",
+    ]
+    # A task named like a name the annotations need: the import goes under another name.
+    assert "    from typing import Any as _Any\n" in generated.text
+    assert "def Any(\n    *args: _Any,\n    **kwargs: _Any,\n) -> Result[dict[str, _Any]]:" in (
+        generated.text
+    )
+    compile(generated.text, "jobs_handles.py", "exec")
