@@ -124,7 +124,7 @@ class GuardedFunction:
             if self._context_config is not None:
                 entered = stack.enter_context(self._make_context())
                 if self._context_config.as_argument:
-                    return self._function(entered, *args, **kwargs)
+                    return self._function.call_first(entered, *args, **kwargs)
             return self._function(*args, **kwargs)
 
     def __repr__(self) -> str:

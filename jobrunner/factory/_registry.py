@@ -66,6 +66,12 @@ class LazyFunction:
             return target(*self._args, *args, **{**self._kwargs, **kwargs})
         return target(*args, **kwargs)
 
+    def call_first(self, first: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the target with ``first`` ahead of a schedule's arguments and the given ones
+        (``context_manager`` with ``as_argument``)."""
+        target = self._target or self.bind()
+        return target(first, *self._args, *args, **{**self._kwargs, **kwargs})
+
     def __repr__(self) -> str:
         return f"<{self.__module__}.{self.__name__} -> {self.reference}>"
 

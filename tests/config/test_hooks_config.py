@@ -234,6 +234,12 @@ def test_context_manager_wraps_each_run(booted: Path, write_config: Callable[...
           given:
             function: contexts:given
             context_manager: {object: contexts:connection, as_argument: true}
+        schedules:
+          given_on_a_cron:
+            function: contexts:given
+            cron: "0 3 * * *"
+            args: [7]
+            context_manager: {object: contexts:connection, as_argument: true}
         """
     )
     import contexts  # type: ignore[import-not-found]
@@ -242,6 +248,8 @@ def test_context_manager_wraps_each_run(booted: Path, write_config: Callable[...
         assert app.tasks.made(1).get() == 1
         assert app.tasks.shared(2).get() == 2
         assert app.tasks.given(3).get() == 3
+        # The entered value comes first, before the schedule's own arguments.
+        assert app.schedules.given_on_a_cron.call_local() == 7
     assert contexts.EVENTS == [
         "enter",
         "work 1",
@@ -250,4 +258,5 @@ def test_context_manager_wraps_each_run(booted: Path, write_config: Callable[...
         "work 2",
         "shared-exit",
         "given the connection 3",
+        "given the connection 7",
     ]
