@@ -112,8 +112,8 @@ __all__ = [
     "emit_for",
     "history_for",
     "hub",
-    "subscribe",
     "reset",
+    "subscribe",
     "tick_label",
     "wire_instance",
 ]
