@@ -57,6 +57,8 @@ RUN_STATUSES = frozenset(
         RECOVERED,
     }
 )
+#: The statuses most events have: a filter on them finds matches without an index.
+FREQUENT = frozenset({ENQUEUED, STARTED, COMPLETE})
 #: How a run ended (or this attempt did): what ``jobrunner history`` lists by default.
 OUTCOMES = frozenset(
     {COMPLETE, ERROR, RETRYING, REVOKED, EXPIRED, LOCKED, CANCELED, INTERRUPTED, TIMEOUT}
@@ -124,8 +126,26 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         """The event's JSON object: :data:`FIELDS`, then the status's own fields."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
-        out["ts"] = utc_iso(self.ts)
+        # Spelled out (not a loop over FIELDS): the dispatcher encodes every event.
+        out: dict[str, Any] = {
+            "status": self.status,
+            "ts": utc_iso(self.ts),
+            "instance": self.instance,
+            "id": self.id,
+            "task": self.task,
+            "schedule": self.schedule,
+            "tick": self.tick,
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
+            "execute_time": self.execute_time,
+            "error": self.error,
+            "traceback": self.traceback,
+            "duration": self.duration,
+            "consumer": self.consumer,
+            "host": self.host,
+            "pid": self.pid,
+            "generation": self.generation,
+        }
         if self.data:
             for key, value in self.data.items():
                 out.setdefault(key, value)
@@ -133,7 +153,12 @@ class Event:
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
-        return json.dumps(self.as_dict(), default=repr, separators=(",", ":"))
+        return _encode(self.as_dict())
+
+    def to_compact_json(self) -> str:
+        """:meth:`to_json` without the keys whose value is null (what the history stores:
+        less to encode and to keep; :meth:`from_json` restores them)."""
+        return _encode({k: v for k, v in self.as_dict().items() if v is not None})
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Event:
@@ -154,9 +179,13 @@ class Event:
 _FIELD_SET = frozenset(FIELDS)
 
 
+_encode = json.JSONEncoder(default=repr, separators=(",", ":")).encode
+
+
 def utc_iso(ts: float) -> str:
     """``2026-11-30T06:15:04.123456Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; the offset is always +00:00.
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_ts(value: Any) -> float:
