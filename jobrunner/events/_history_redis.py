@@ -78,7 +78,7 @@ class RedisHistory(History):
             keys=[self.main, self.streams],
             args=[
                 self.keep,
-                "\n".join(event.to_compact_json() for event in events),
+                "\n".join(event.to_record() for event in events),
                 # '-' first: an event without an index stream still has its line.
                 "\n".join("\t".join(["-", *keys]) for keys in lines),
                 "\t".join(seen),

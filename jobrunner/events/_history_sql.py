@@ -43,7 +43,8 @@ class _SqlHistory(History):
             "body text not null)",
             f"create index if not exists {e}_queue_ts on {e} (queue, ts)",
             f"create index if not exists {e}_task on {e} (queue, task, ts)",
-            f"create index if not exists {e}_schedule on {e} (queue, schedule, ts)",
+            f"create index if not exists {e}_schedule on {e} (queue, schedule, ts) "
+            "where schedule is not null",
             # Partial: the frequent statuses are met at once scanning by time, and
             # indexing them would slow every insert of a drain.
             f"create index if not exists {e}_status on {e} (queue, status, ts) "
@@ -95,7 +96,7 @@ class _SqlHistory(History):
 
     def write(self, events: Sequence[Event]) -> None:
         p = self.p
-        rows = [(self.queue, e.ts, e.status, e.task, e.schedule, e.to_json()) for e in events]
+        rows = [(self.queue, e.ts, e.status, e.task, e.schedule, e.to_record()) for e in events]
         with self._cursor(commit=True) as curs:
             curs.executemany(
                 f"insert into {self.event} (queue, ts, status, task, schedule, body) "

@@ -155,10 +155,32 @@ class Event:
         """One line of JSON (no newline inside)."""
         return _encode(self.as_dict())
 
-    def to_compact_json(self) -> str:
-        """:meth:`to_json` without the keys whose value is null (what the history stores:
-        less to encode and to keep; :meth:`from_json` restores them)."""
-        return _encode({k: v for k, v in self.as_dict().items() if v is not None})
+    def to_record(self) -> str:
+        """The history's encoding: a JSON array of the fields in :data:`FIELDS` order (``ts``
+        as epoch seconds), then ``data``. About half the cost of :meth:`to_json`, which
+        the dispatcher would otherwise pay for every event; :meth:`from_json` reads both."""
+        return _encode(
+            [
+                self.status,
+                self.ts,
+                self.instance,
+                self.id,
+                self.task,
+                self.schedule,
+                self.tick,
+                self.retries,
+                self.retry_delay,
+                self.execute_time,
+                self.error,
+                self.traceback,
+                self.duration,
+                self.consumer,
+                self.host,
+                self.pid,
+                self.generation,
+                self.data,
+            ]
+        )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Event:
@@ -170,7 +192,10 @@ class Event:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Event:
+        """The event of :meth:`to_json`'s object or :meth:`to_record`'s array."""
         values = json.loads(text)
+        if isinstance(values, list) and len(values) == len(FIELDS) + 1:
+            return cls(*values)
         if not isinstance(values, dict):
             raise ValueError("an event is a JSON object")
         return cls.from_dict(values)
