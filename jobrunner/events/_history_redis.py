@@ -86,34 +86,43 @@ class RedisHistory(History):
         )
 
     def _stream(self, query: HistoryQuery) -> str:
+        """The shortest stream that holds every match."""
+        candidates = [self.main]
         if query.task is not None:
-            return f"{self.main}:task:{query.task}"
+            candidates.append(f"{self.main}:task:{query.task}")
         if query.schedule is not None:
-            return f"{self.main}:schedule:{query.schedule}"
-        if (
-            query.statuses is not None
-            and len(query.statuses) == 1
-            and not query.statuses <= FREQUENT
-        ):
-            return f"{self.main}:status:{next(iter(query.statuses))}"
-        return self.main
+            candidates.append(f"{self.main}:schedule:{query.schedule}")
+        if query.statuses is not None and len(query.statuses) == 1:
+            (status,) = query.statuses
+            if status not in FREQUENT:
+                candidates.append(f"{self.main}:status:{status}")
+        if len(candidates) == 1:
+            return self.main
+        pipe = self.conn.pipeline(transaction=False)
+        for key in candidates[1:]:
+            pipe.xlen(key)
+        lengths = pipe.execute()
+        return min(zip(lengths, candidates[1:], strict=True))[1]
 
     def query(self, query: HistoryQuery) -> list[Event]:
         key = self._stream(query)
         high: Any = "+" if query.until is None else f"({int(query.until * 1000)}"
         low: Any = "-" if query.since is None else str(int(query.since * 1000))
         found: list[Event] = []
+        # A first page the size of the answer, then larger ones while filtering.
+        page = min(query.limit, _PAGE)
         while len(found) < query.limit:
-            entries = self.conn.xrevrange(key, max=high, min=low, count=_PAGE)
+            entries = self.conn.xrevrange(key, max=high, min=low, count=page)
             for _entry_id, fields in entries:
                 event = Event.from_json(fields[b"e"])
                 if query.matches(event):
                     found.append(event)
                     if len(found) == query.limit:
                         break
-            if len(entries) < _PAGE:
+            if len(entries) < page:
                 break
             high = f"({_id(entries[-1][0])}"
+            page = _PAGE
         return found
 
     def cursor(self) -> Any:

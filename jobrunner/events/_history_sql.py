@@ -18,7 +18,7 @@ from typing import Any
 from huey.storage import BaseSqlStorage
 
 from jobrunner.events._history import ConsumerRecord, History, HistoryQuery
-from jobrunner.events._model import Event
+from jobrunner.events._model import FREQUENT, Event
 
 
 class _SqlHistory(History):
@@ -48,7 +48,7 @@ class _SqlHistory(History):
             # Partial: the frequent statuses are met at once scanning by time, and
             # indexing them would slow every insert of a drain.
             f"create index if not exists {e}_status on {e} (queue, status, ts) "
-            "where status not in ('enqueued', 'started', 'complete')",
+            f"where status not in ({', '.join(repr(s) for s in sorted(FREQUENT))})",
             f"create table if not exists {c} (queue text not null, id text not null, "
             "heartbeat double precision not null, body text not null, primary key (queue, id))",
         ]
@@ -115,6 +115,9 @@ class _SqlHistory(History):
         if query.statuses is not None:
             where.append(f"status in ({', '.join([p] * len(query.statuses))})")
             params.extend(sorted(query.statuses))
+            if not query.statuses & FREQUENT:
+                # The status index covers these only: say so, for the planner to use it.
+                where.append(f"status not in ({', '.join(repr(s) for s in sorted(FREQUENT))})")
         if query.since is not None:
             where.append(f"ts >= {p}")
             params.append(query.since)
