@@ -59,7 +59,8 @@ class RedisHistory(History):
         """Nothing to create: streams appear with their first event."""
 
     def exists(self) -> bool:
-        return bool(self.conn.exists(self.main))
+        # Consumer records are written with history off too.
+        return bool(self.conn.exists(self.main, self.records))
 
     def _indexes(self, event: Event) -> list[str]:
         # Frequent statuses get no index stream: a scan of the main stream meets them
