@@ -30,6 +30,8 @@ log = logging.getLogger("jobrunner.events")
 
 #: The dispatcher wakes this often: buffered events reach the sinks within about this long.
 FLUSH_INTERVAL = 0.25
+#: Events dispatched at a time: the dispatcher lets the workers run in between.
+CHUNK = 100
 #: Events kept while the sinks lag (per process, and per sink while it is down).
 BUFFER_SIZE = 10_000
 
@@ -64,7 +66,7 @@ class Hub:
         self.size = size
         self.generation: int | None = None
         self.dropped = 0
-        self._buffer: deque[Event] = deque(maxlen=size)
+        self._buffer: deque[Any] = deque(maxlen=size)
         self._subscribers: list[Subscriber] = []
         self._sinks: dict[str, list[_SinkState]] = {}
         self._periodic: list[list[Any]] = []
@@ -78,8 +80,12 @@ class Hub:
 
     # -- emitting (any thread, hot path) ------------------------------------------------------
 
-    def emit(self, event: Event) -> None:
-        """Queue ``event`` for the sinks and subscribers; never blocks, never raises."""
+    def emit(self, event: Event | tuple[Any, ...]) -> None:
+        """Queue ``event`` for the sinks and subscribers; never blocks, never raises.
+
+        A tuple ``(build, *args)`` is an event to be built by the dispatcher
+        (``build(*args)``), so that a worker's signal handler only copies values.
+        """
         buffer = self._buffer
         if len(buffer) == self.size:
             self.dropped += 1  # deque(maxlen) drops the oldest on append
@@ -190,19 +196,38 @@ class Hub:
             except Exception:  # the dispatcher must outlive a bug in one sink or subscriber
                 log.exception("event dispatch failed (a bug: please report it)")
 
-    def _drain(self) -> list[Event]:
+    def _drain(self, limit: int) -> list[Event]:
         buffer = self._buffer
         batch: list[Event] = []
         pop = buffer.popleft
         try:
-            while True:
-                batch.append(pop())
+            while len(batch) < limit:
+                item = pop()
+                if type(item) is tuple:
+                    try:
+                        item = item[0](*item[1:])
+                    except Exception:
+                        log.exception("could not build an event (a bug: please report it)")
+                        continue
+                batch.append(item)
         except IndexError:
             pass
         return batch
 
     def _dispatch(self, *, force: bool) -> None:
-        batch = self._drain()
+        forwarded = self._forwarded() if self._forward is not None and not self._child else []
+        while True:
+            batch = self._drain(CHUNK)
+            self._dispatch_batch(forwarded + batch, force)
+            forwarded = []
+            if len(batch) < CHUNK:
+                return
+            # A CPU-bound thread keeps the GIL for the whole switch interval (5 ms) each
+            # time a worker comes back from I/O and wants it (CPython's convoy effect):
+            # by chunks, and letting go in between, the workers barely wait.
+            time.sleep(0)
+
+    def _dispatch_batch(self, batch: list[Event], force: bool) -> None:
         host, pid, generation = self.host, self.pid, self.generation
         for event in batch:
             if event.host is None:
@@ -214,8 +239,6 @@ class Hub:
             if batch:
                 self._forward.put([e.as_dict() for e in batch])
             return
-        if self._forward is not None:
-            batch.extend(self._forwarded())
         if batch:
             for callback in self._subscribers:
                 try:

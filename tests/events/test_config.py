@@ -65,10 +65,12 @@ def test_bad_events_settings_are_reported_where_they_stand(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.format().startswith(f"{path}:{where}: {message}")
+    if "histroy" not in events:
+        return  # one case through the command line is enough: it prints the same
     result = cli("validate", str(path))
     assert result.returncode == 1
-    assert f"{path}:{where}: {message}" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert f"{path}:{where}: {message}" in result.stdout  # validate reports on stdout
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_file_backend_cannot_keep_a_history(write_config: Callable[..., Path]) -> None:
