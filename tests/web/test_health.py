@@ -73,7 +73,8 @@ tasks:
         assert storage["detail"] == "does not answer (ConnectionError)"
         assert failing[1]["checks"]["workers:main"]["ok"] is True
         live = status_of(f"{url}/healthz")
-        assert live is not None and live[0] == 200
+        assert live is not None
+        assert live[0] == 200
         unhealthy = cli("health", str(config), "--http", url.removeprefix("http://"), cwd=project)
         assert unhealthy.returncode == 1
         assert "FAIL  storage:main: does not answer (ConnectionError)" in unhealthy.stdout
@@ -81,7 +82,8 @@ tasks:
         own_redis.start()
         wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "readyz 200")
         live = status_of(f"{url}/healthz")
-        assert live is not None and live[0] == 200
+        assert live is not None
+        assert live[0] == 200
         assert runner.stop() == 0
     assert "storage of instance main does not answer (ConnectionError)" in runner.output
     assert "storage of instance main answers again" in runner.output

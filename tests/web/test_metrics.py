@@ -115,9 +115,9 @@ tasks:
         assert value("jobrunner_task_run_duration_seconds_count", task="add") == 30
         # Each flaky task ran twice: one failed attempt, one that completed.
         assert value("jobrunner_task_run_duration_seconds_count", task="flaky") == 20
-        assert value("jobrunner_workers", state="busy") + value(
-            "jobrunner_workers", state="idle"
-        ) == 4
+        assert (
+            value("jobrunner_workers", state="busy") + value("jobrunner_workers", state="idle") == 4
+        )
         assert value("jobrunner_in_flight_tasks") == 0
         assert value("jobrunner_dead_letters") == 0
         assert value("jobrunner_consumers_up") >= 1
