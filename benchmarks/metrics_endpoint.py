@@ -1,0 +1,198 @@
+"""Drain throughput with the HTTP endpoint on and scraped every second, against it off.
+
+    python -m benchmarks.metrics_endpoint [--quick] [--tasks N] [--runs N] [--backend B]
+
+For each backend (a private redis-server on a free port, and SQLite in a temporary folder),
+enqueues N no-op tasks, starts the real runner (``jobrunner.runtime.Runner``, 4 thread
+workers, at-least-once delivery, events on as always) in this process and times until every
+task ran. "endpoint on" adds ``--http 127.0.0.1:PORT``, and a separate process
+scrapes ``/metrics`` and ``/readyz`` every second during the drain, as Prometheus and a
+kubelet would. The two sides alternate; the table has the median of ``--runs`` runs per
+side and the ratio (the target of docs/operations.md: >= 0.95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jobrunner
+from benchmarks._env import free_port
+from jobrunner.runtime import Runner, RunOptions
+
+WORKERS = 4
+SIDES = ("endpoint off", "endpoint on, scraped every 1 s")
+
+TASKS_MODULE = """
+import itertools
+
+_count = itertools.count(1)
+done = [0]
+
+
+def noop():
+    done[0] = next(_count)
+"""
+
+# The scraper: a separate process, so only the runner's own cost is measured.
+SCRAPER = """
+import sys, time, urllib.request
+url = sys.argv[1]
+scrapes = 0
+while True:
+    started = time.monotonic()
+    for path in ("/metrics", "/readyz"):
+        try:
+            urllib.request.urlopen(url + path, timeout=5).read()
+        except Exception:
+            pass
+    scrapes += 1
+    print(scrapes, flush=True)
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+"""
+
+
+def _config(folder: Path, backend: str, url: str | None, run: int) -> Path:
+    if backend == "redis":
+        instance = (
+            f"backend: redis\n    url: {url}\n    name: bench{run}\n"
+            "    serializer: {secret: benchmark-secret}"
+        )
+    else:
+        instance = f"backend: sqlite\n    filename: {folder / f'bench{run}.db'}"
+    path = folder / f"jobs{run}.yaml"
+    path.write_text(
+        f"version: 1\ninstances:\n  main:\n    {instance}\n"
+        f"    consumer: {{workers: {WORKERS}, worker_type: thread, periodic: false}}\n"
+        "tasks:\n  noop: {function: bench_noop:noop}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def drain_once(
+    folder: Path, backend: str, url: str | None, tasks: int, endpoint: bool, run: int
+) -> tuple[float, int]:
+    """Tasks per second of one drain, and how many scrapes happened during it."""
+    import bench_noop  # type: ignore[import-not-found]
+
+    config = _config(folder, backend, url, run)
+    port = free_port()
+    with jobrunner.load(config) as app:
+        for _ in range(tasks):
+            app.tasks.noop()
+    bench_noop._count = itertools.count(1)
+    bench_noop.done[0] = 0
+    http = f"127.0.0.1:{port}" if endpoint else None
+    runner = Runner(str(config), RunOptions(reload=False, http=http))
+    scraper: subprocess.Popen[str] | None = None
+    if endpoint:
+        # Started (and its interpreter loaded) before the clock starts: only the scrapes count.
+        scraper = subprocess.Popen(
+            [sys.executable, "-c", SCRAPER, f"http://127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert scraper.stdout is not None
+        scraper.stdout.readline()  # its first (failed) round: it is running
+    started = time.perf_counter()
+    runner.start()
+    try:
+        deadline = time.monotonic() + 600
+        while bench_noop.done[0] < tasks:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {bench_noop.done[0]} of {tasks} tasks ran in 600 s")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - started
+    finally:
+        scrapes = 0
+        if scraper is not None:
+            scraper.terminate()
+            out, _ = scraper.communicate(timeout=10)
+            scrapes = len(out.split())  # rounds after the first
+        runner.stop()
+    return tasks / elapsed, scrapes
+
+
+def run(
+    folder: Path, backend: str, url: str | None, tasks: int, runs: int
+) -> dict[str, list[float]]:
+    figures: dict[str, list[float]] = {side: [] for side in SIDES}
+    order = [(SIDES[0], False), (SIDES[1], True)]
+    for index in range(runs):
+        # Alternate which side goes first, so neither always gets a warm machine.
+        for side, endpoint in order if index % 2 == 0 else order[::-1]:
+            label = index * 2 + int(endpoint)  # a queue (and database) per drain
+            rate, scrapes = drain_once(folder, backend, url, tasks, endpoint, label)
+            figures[side].append(rate)
+            print(
+                f"  {backend} run {index + 1} {side}: {rate:,.0f} tasks/s, {scrapes} scrapes",
+                file=sys.stderr,
+            )
+    return figures
+
+
+def table(results: dict[str, dict[str, list[float]]], tasks: int) -> str:
+    runs = len(next(iter(results.values()))[SIDES[0]])
+    lines = [
+        f"Drain of {tasks:,} no-op tasks, {WORKERS} thread workers, median of {runs} runs per "
+        "side (the sides alternate):",
+        "",
+        "| backend | endpoint | tasks/s per run | median tasks/s | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for backend, figures in results.items():
+        off = statistics.median(figures[SIDES[0]])
+        for side in SIDES:
+            rate = statistics.median(figures[side])
+            each = ", ".join(f"{v:,.0f}" for v in figures[side])
+            lines.append(f"| {backend} | {side} | {each} | {rate:,.0f} | {rate / off:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.metrics_endpoint", description=__doc__
+    )
+    parser.add_argument("--quick", action="store_true", help="2,000 tasks instead of 10,000")
+    parser.add_argument("--tasks", type=int, help="tasks per drain")
+    parser.add_argument("--runs", type=int, default=3, help="drains per side (median)")
+    parser.add_argument("--backend", action="append", choices=("redis", "sqlite"), default=[])
+    args = parser.parse_args(argv)
+    tasks = args.tasks or (2_000 if args.quick else 10_000)
+    backends = args.backend or ["redis", "sqlite"]
+    logging.basicConfig(level=logging.WARNING)
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="jobrunner-bench-metrics-") as tmp:
+        folder = Path(tmp)
+        (folder / "bench_noop.py").write_text(TASKS_MODULE)
+        sys.path.insert(0, str(folder))
+        server: Any = None
+        try:
+            for backend in backends:
+                url = None
+                if backend == "redis":
+                    from benchmarks._env import RedisServer
+
+                    server = RedisServer(folder)
+                    server.start()
+                    url = server.url
+                results[backend] = run(folder, backend, url, tasks, args.runs)
+        finally:
+            if server is not None:
+                server.stop()
+    print(table(results, tasks))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

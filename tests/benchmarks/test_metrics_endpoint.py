@@ -1,0 +1,30 @@
+"""``python -m benchmarks.metrics_endpoint`` drains with the endpoint off and on, scraped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.test_benchmarks_suite import run_suite
+
+
+@pytest.mark.slow
+def test_metrics_endpoint_prints_both_sides_with_a_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    done = run_suite(
+        "--tasks", "3000", "--runs", "1", "--backend", "sqlite",
+        module="benchmarks.metrics_endpoint", timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| ")][1:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [row[:2] for row in cells] == [
+        ["sqlite", "endpoint off"],
+        ["sqlite", "endpoint on, scraped every 1 s"],
+    ]
+    assert cells[0][4] == "1.00"
+    assert float(cells[1][4]) > 0
+    assert list(tmp_path.iterdir()) == []  # its SQLite files are removed
