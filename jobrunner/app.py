@@ -201,7 +201,7 @@ class App:
         else its history as it grows), until ``timeout`` seconds have passed (None: forever)."""
         from jobrunner.events._follow import follow, sources_of
 
-        return follow(sources_of(self, instance), task=task, timeout=timeout)
+        return follow(sources_of(self.config, self.huey, instance), task=task, timeout=timeout)
 
     def close(self) -> None:
         """Close every storage connection."""

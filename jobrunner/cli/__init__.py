@@ -9,9 +9,21 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from jobrunner import __version__
-from jobrunner.cli import _deadletters, _health, _list, _pause, _plan, _run, _validate
+from jobrunner.cli import (
+    _deadletters,
+    _events,
+    _health,
+    _history,
+    _list,
+    _pause,
+    _plan,
+    _run,
+    _status,
+    _validate,
+)
 from jobrunner.errors import ConfigError, JobRunnerError
 
 EXIT_OK = 0
@@ -21,7 +33,9 @@ EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
 # Each command module has add_parser(subparsers) and sets `handler` on its parser.
-_COMMANDS = (_validate, _run, _deadletters, _plan, _list, _pause, _health)
+_COMMANDS: tuple[Any, ...] = (_validate, _run, _deadletters, _plan, _list, _pause)
+_COMMANDS += (_events, _history, _status)
+_COMMANDS += (_health,)
 
 
 def build_parser() -> argparse.ArgumentParser:

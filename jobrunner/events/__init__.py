@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from jobrunner.events._attach import ConsumerEvents, attach_producer, wire_instance
+from jobrunner.events._attach import ConsumerEvents, attach_producer, reset, wire_instance
 from jobrunner.events._emitter import Emitter, emit_for, tick_label
 from jobrunner.events._history import (
     CONSUMER_TTL,
@@ -112,6 +112,7 @@ __all__ = [
     "emit_for",
     "history_for",
     "hub",
+    "reset",
     "subscribe",
     "tick_label",
     "wire_instance",

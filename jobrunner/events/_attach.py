@@ -179,3 +179,12 @@ def _flush_at_exit() -> None:
     if not _exit_registered:
         _exit_registered = True
         atexit.register(hub().stop)
+
+
+def reset() -> None:
+    """Flush and close every sink of this process and forget the wiring (tests, embedding)."""
+    for wired in _WIRED.values():
+        if wired.cancel_prune is not None:
+            wired.cancel_prune()
+    _WIRED.clear()
+    hub().stop()

@@ -75,7 +75,7 @@ class Emitter:
             event.error = f"{type(exc).__name__}: {exc}"
             event.traceback = "".join(traceback.format_exception(exc))
         elif status == M.RETRYING:
-            retries = getattr(type(task), "retries", None) or 0
+            retries = getattr(type(task), "default_retries", None) or 0
             event.data = {
                 **(event.data or {}),
                 "attempt": max(retries - task.retries + 1, 1),

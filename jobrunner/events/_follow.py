@@ -93,19 +93,19 @@ def _source(instance: InstanceConfig, storage: Any) -> Any:
     return source_for(instance, storage, history_for(storage))
 
 
-def sources_of(app: Any, only: str | None = None) -> list[Any]:
-    """What to follow for each instance of ``app`` (or ``only``)."""
+def sources_of(config: Any, open_huey: Any, only: str | None = None) -> list[Any]:
+    """What to follow for each instance of ``config`` (or ``only``); ``open_huey(name)``."""
     from jobrunner.errors import JobRunnerError, UnknownNameError
     from jobrunner.status import guarded
 
-    instances = app.config.instances
+    instances = config.instances
     if only is not None and only not in instances:
         raise UnknownNameError("instance", only, instances)
     sources = []
     for name, instance in instances.items():
         if (only is not None and name != only) or instance.immediate:
             continue
-        storage = app.huey(name).storage
+        storage = open_huey(name).storage
         source = guarded(instance, partial(_source, instance, storage))
         if source is not None:
             sources.append(source)
