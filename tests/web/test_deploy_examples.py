@@ -9,6 +9,7 @@ file passes ``jobrunner validate``.
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 import shutil
 import signal
@@ -179,3 +180,16 @@ def test_the_systemd_service_stops_cleanly_on_sigterm(
         assert "INFO jobrunner: stopped" in runner.output
     finally:
         redis.stop()
+
+
+def test_the_yaml_snippets_of_the_operations_doc_parse(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if isinstance(data, dict) and "http" in data:
+            # The endpoint snippet is a piece of a jobs file: it validates as one.
+            jobs = tmp_path / "jobs.yaml"
+            jobs.write_text("version: 1\n" + block, encoding="utf-8")
+            assert load_config(jobs, check_imports=False).config.http is not None
