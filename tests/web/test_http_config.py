@@ -149,3 +149,10 @@ def test_requests_without_the_token_get_401(
     for text in [*bodies, runner.output]:
         assert "tok-123" not in text
         assert "sig-secret-456" not in text
+
+
+def test_a_literal_token_is_a_warning(write_config: Callable[..., Path]) -> None:
+    path = write_config(TASKS + 'http: {listen: ":0", token: "abc"}\n')
+    (warning,) = load_config(path).warnings
+    assert (warning.path, warning.severity) == ("http.token", "warning")
+    assert warning.message == "the token is written in the file"
