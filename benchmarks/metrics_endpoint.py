@@ -79,10 +79,19 @@ def _config(folder: Path, backend: str, url: str | None, run: int) -> Path:
     return path
 
 
+class Drain:
+    """One drain: tasks per second, CPU per task in the runner's process, scrapes during it."""
+
+    def __init__(self, rate: float, cpu_us: float, scrapes: int) -> None:
+        self.rate = rate
+        self.cpu_us = cpu_us
+        self.scrapes = scrapes
+
+
 def drain_once(
     folder: Path, backend: str, url: str | None, tasks: int, endpoint: bool, run: int
-) -> tuple[float, int]:
-    """Tasks per second of one drain, and how many scrapes happened during it."""
+) -> Drain:
+    """One drain of ``tasks`` no-op tasks, with the endpoint on (and scraped) or off."""
     import bench_noop  # type: ignore[import-not-found]
 
     config = _config(folder, backend, url, run)
@@ -105,6 +114,7 @@ def drain_once(
         assert scraper.stdout is not None
         scraper.stdout.readline()  # its first (failed) round: it is running
     started = time.perf_counter()
+    cpu = time.process_time()
     runner.start()
     try:
         deadline = time.monotonic() + 600
@@ -113,6 +123,7 @@ def drain_once(
                 raise RuntimeError(f"only {bench_noop.done[0]} of {tasks} tasks ran in 600 s")
             time.sleep(0.002)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     finally:
         scrapes = 0
         if scraper is not None:
@@ -120,42 +131,48 @@ def drain_once(
             out, _ = scraper.communicate(timeout=10)
             scrapes = len(out.split())  # rounds after the first
         runner.stop()
-    return tasks / elapsed, scrapes
+    return Drain(tasks / elapsed, cpu / tasks * 1e6, scrapes)
 
 
 def run(
     folder: Path, backend: str, url: str | None, tasks: int, runs: int
-) -> dict[str, list[float]]:
-    figures: dict[str, list[float]] = {side: [] for side in SIDES}
+) -> dict[str, list[Drain]]:
+    figures: dict[str, list[Drain]] = {side: [] for side in SIDES}
     order = [(SIDES[0], False), (SIDES[1], True)]
     for index in range(runs):
         # Alternate which side goes first, so neither always gets a warm machine.
         for side, endpoint in order if index % 2 == 0 else order[::-1]:
             label = index * 2 + int(endpoint)  # a queue (and database) per drain
-            rate, scrapes = drain_once(folder, backend, url, tasks, endpoint, label)
-            figures[side].append(rate)
+            drain = drain_once(folder, backend, url, tasks, endpoint, label)
+            figures[side].append(drain)
             print(
-                f"  {backend} run {index + 1} {side}: {rate:,.0f} tasks/s, {scrapes} scrapes",
+                f"  {backend} run {index + 1} {side}: {drain.rate:,.0f} tasks/s, "
+                f"{drain.cpu_us:.0f} us CPU/task, {drain.scrapes} scrapes",
                 file=sys.stderr,
             )
     return figures
 
 
-def table(results: dict[str, dict[str, list[float]]], tasks: int) -> str:
+def table(results: dict[str, dict[str, list[Drain]]], tasks: int) -> str:
     runs = len(next(iter(results.values()))[SIDES[0]])
     lines = [
         f"Drain of {tasks:,} no-op tasks, {WORKERS} thread workers, median of {runs} runs per "
         "side (the sides alternate):",
         "",
-        "| backend | endpoint | tasks/s per run | median tasks/s | ratio |",
-        "|---|---|---|---|---|",
+        "| backend | endpoint | tasks/s per run | median tasks/s | ratio | CPU/task | CPU ratio |",
+        "|---|---|---|---|---|---|---|",
     ]
     for backend, figures in results.items():
-        off = statistics.median(figures[SIDES[0]])
+        off = statistics.median(d.rate for d in figures[SIDES[0]])
+        off_cpu = statistics.median(d.cpu_us for d in figures[SIDES[0]])
         for side in SIDES:
-            rate = statistics.median(figures[side])
-            each = ", ".join(f"{v:,.0f}" for v in figures[side])
-            lines.append(f"| {backend} | {side} | {each} | {rate:,.0f} | {rate / off:.2f} |")
+            rate = statistics.median(d.rate for d in figures[side])
+            cpu = statistics.median(d.cpu_us for d in figures[side])
+            each = ", ".join(f"{d.rate:,.0f}" for d in figures[side])
+            lines.append(
+                f"| {backend} | {side} | {each} | {rate:,.0f} | {rate / off:.2f} "
+                f"| {cpu:.0f} us | {cpu / off_cpu:.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -171,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = args.tasks or (2_000 if args.quick else 10_000)
     backends = args.backend or ["redis", "sqlite"]
     logging.basicConfig(level=logging.WARNING)
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, dict[str, list[Drain]]] = {}
     with tempfile.TemporaryDirectory(prefix="jobrunner-bench-metrics-") as tmp:
         folder = Path(tmp)
         (folder / "bench_noop.py").write_text(TASKS_MODULE)

@@ -27,4 +27,6 @@ def test_metrics_endpoint_prints_both_sides_with_a_ratio(
     ]
     assert cells[0][4] == "1.00"
     assert float(cells[1][4]) > 0
+    assert cells[0][5].endswith(" us")
+    assert cells[0][6] == "1.00"
     assert list(tmp_path.iterdir()) == []  # its SQLite files are removed
