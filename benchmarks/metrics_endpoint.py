@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,56 @@ def table(results: dict[str, dict[str, list[Drain]]], tasks: int) -> str:
     return "\n".join(lines)
 
 
+SCRAPES = 50
+
+
+def scrape_cost(folder: Path, backend: str, url: str | None) -> dict[str, float]:
+    """CPU (ms, this process: server and a urllib client) of one request to each path, with
+    the runner idle after a drain; ``/metrics`` with the snapshot cached and taken afresh."""
+    config = _config(folder, backend, url, 99)
+    with jobrunner.load(config) as app:
+        for _ in range(1000):
+            app.tasks.noop()
+    runner = Runner(str(config), RunOptions(reload=False, http=f"127.0.0.1:{free_port()}"))
+    runner.start()
+    costs: dict[str, float] = {}
+    try:
+        assert runner.endpoint is not None
+        base = runner.endpoint.server.url
+        collector = runner.endpoint.metrics.collector
+        time.sleep(3)  # the drain is over and the history written
+
+        def per_request(path: str) -> float:
+            urllib.request.urlopen(base + path).read()
+            cpu = time.process_time()
+            for _ in range(SCRAPES):
+                urllib.request.urlopen(base + path).read()
+            return (time.process_time() - cpu) / SCRAPES * 1e3
+
+        collector.cache_seconds = 3600.0
+        costs["/metrics (snapshot cached)"] = per_request("/metrics")
+        collector.cache_seconds = 0.0
+        costs["/metrics (snapshot taken)"] = per_request("/metrics")
+        costs["/readyz"] = per_request("/readyz")
+        costs["/healthz"] = per_request("/healthz")
+    finally:
+        runner.stop()
+    return costs
+
+
+def cost_table(costs: dict[str, dict[str, float]]) -> str:
+    lines = [
+        f"CPU per request, mean of {SCRAPES} (server and a urllib client in one process; "
+        "the queue holds 1,000 finished runs of history):",
+        "",
+        "| backend | " + " | ".join(next(iter(costs.values()))) + " |",
+        "|---|" + "---|" * len(next(iter(costs.values()))),
+    ]
+    for backend, figures in costs.items():
+        lines.append(f"| {backend} | " + " | ".join(f"{v:.1f} ms" for v in figures.values()) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.metrics_endpoint", description=__doc__
@@ -189,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends = args.backend or ["redis", "sqlite"]
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, dict[str, list[Drain]]] = {}
+    costs: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="jobrunner-bench-metrics-") as tmp:
         folder = Path(tmp)
         (folder / "bench_noop.py").write_text(TASKS_MODULE)
@@ -204,10 +256,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     server.start()
                     url = server.url
                 results[backend] = run(folder, backend, url, tasks, args.runs)
+                costs[backend] = scrape_cost(folder, backend, url)
         finally:
             if server is not None:
                 server.stop()
     print(table(results, tasks))
+    print()
+    print(cost_table(costs))
     return 0
 
 
