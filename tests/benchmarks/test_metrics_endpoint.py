@@ -32,4 +32,5 @@ def test_metrics_endpoint_prints_both_sides_with_a_ratio(
     assert cells[0][6] == "1.00"
     (cost_row,) = [line for line in costs.splitlines() if line.startswith("| sqlite")]
     assert all(cell.strip().endswith(" ms") for cell in cost_row.strip("|").split("|")[1:])
+    assert "Counting one run from its events: " in costs
     assert list(tmp_path.iterdir()) == []  # its SQLite files are removed
