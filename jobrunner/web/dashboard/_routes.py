@@ -51,6 +51,7 @@ def overview(request: Request, dash: Dashboard) -> Response:
         failed=sum(f for _, f in chart or []),
         runs=_rows(dash, (hour or [])[:8]),
         runs_error=error,
+        capped=hour is not None and len(hour) >= _data.CHART_LIMIT,
     )
 
 
