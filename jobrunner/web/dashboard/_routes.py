@@ -26,6 +26,8 @@ from jobrunner.web.dashboard._render import render
 
 #: Outcomes the runs page filters by (``jobrunner.events`` statuses that end a run).
 OUTCOMES = tuple(sorted(events.OUTCOMES))
+#: Seconds the overview's chart is reused for.
+CHART_FOR = 10.0
 PERIODS = (("", "any time"), ("3600", "last hour"), ("86400", "last day"), ("604800", "last week"))
 
 
@@ -37,22 +39,34 @@ def _page_no(request: Request) -> int:
 
 
 def overview(request: Request, dash: Dashboard) -> Response:
-    hour, error = _data.runs(dash, since=time.time() - 3600, limit=_data.CHART_LIMIT)
-    chart = _data.per_minute(hour) if hour is not None else None
-    peak = max((runs for runs, _ in chart or []), default=0) or 1
+    latest, error = _data.runs(dash, limit=8)
+    chart, capped = _chart(dash)
     return render(
         request,
         dash,
         "overview.html",
         instances=_data.instances(dash),
         chart=chart,
-        peak=peak,
+        peak=max((runs for runs, _ in chart or []), default=0) or 1,
         total=sum(r for r, _ in chart or []),
         failed=sum(f for _, f in chart or []),
-        runs=_rows(dash, (hour or [])[:8]),
+        runs=None if latest is None else _rows(dash, latest),
         runs_error=error,
-        capped=hour is not None and len(hour) >= _data.CHART_LIMIT,
+        capped=capped,
     )
+
+
+def _chart(dash: Dashboard) -> tuple[list[tuple[int, int]] | None, bool]:
+    """Runs and failures per minute over the last hour, computed at most every CHART_FOR s
+    (reading an hour of runs is the dearest thing a page does; its bars move by minutes)."""
+    kept = dash.extra.get("chart")
+    if kept is not None and time.monotonic() - kept[0] < CHART_FOR:
+        return kept[1], kept[2]
+    hour, _ = _data.runs(dash, since=time.time() - 3600, limit=_data.CHART_LIMIT)
+    chart = _data.per_minute(hour) if hour is not None else None
+    capped = hour is not None and len(hour) >= _data.CHART_LIMIT
+    dash.extra["chart"] = (time.monotonic(), chart, capped)
+    return chart, capped
 
 
 def _rows(dash: Dashboard, events: list[Event]) -> list[dict[str, Any]]:
