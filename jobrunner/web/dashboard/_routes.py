@@ -21,7 +21,7 @@ from jobrunner.events import Event
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._plan import now_utc
 from jobrunner.web.dashboard import _data
-from jobrunner.web.dashboard._context import Dashboard, problems
+from jobrunner.web.dashboard._context import Dashboard, Rejected, problems
 from jobrunner.web.dashboard._render import render
 
 #: Outcomes the runs page filters by (``jobrunner.events`` statuses that end a run).
@@ -181,7 +181,12 @@ def dead_letters(request: Request, dash: Dashboard) -> Response:
 def configuration(request: Request, dash: Dashboard) -> Response:
     config = dash.config
     status = dash.status
-    rejected = problems(status.rejected.issues) if status.rejected else []
+    last = status.rejected
+    if last is None and dash.mode == "fleet":
+        # No reload happens here: the runners' own rejections are in their history.
+        found, _ = _data.runs(dash, status=events.RELOAD_REJECTED, limit=1)
+        last = Rejected.of(found[0]) if found else None
+    rejected = problems(last.issues) if last else []
     instances = [
         {
             "name": name,
@@ -199,6 +204,7 @@ def configuration(request: Request, dash: Dashboard) -> Response:
         "config.html",
         path=str(config.path),
         status=status,
+        last=last,
         rejected_lines=_data.mask_all(config, rejected),
         instances=instances,
         tasks=list(config.tasks.values()),

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from jobrunner import events
 from jobrunner.config.model import HttpConfig
-from jobrunner.errors import Issue
 from jobrunner.web.dashboard._auth import is_loopback
 from jobrunner.web.dashboard._context import Dashboard, Rejected
 
@@ -36,14 +35,7 @@ class RunnerStatus:
             if event.status == events.RELOAD_APPLIED:
                 self.loaded_at = event.ts
             elif event.status == events.RELOAD_REJECTED:
-                self.rejected = Rejected(event.ts, _issues(event))
-
-
-def _issues(event: events.Event) -> tuple[Issue, ...]:
-    found = (event.data or {}).get("errors")
-    if isinstance(found, list) and found:
-        return tuple(Issue(**item) for item in found if isinstance(item, dict))
-    return (Issue(str(event.error or "reload rejected"), 0, 0, "", ""),)
+                self.rejected = Rejected.of(event)
 
 
 def runner_dashboard(runner: Runner, http: HttpConfig, host: str) -> Dashboard | None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from jobrunner.delivery import store_for
+from jobrunner.errors import Issue
 from jobrunner.events import Event, history_for
 from jobrunner.scheduling._state import ScheduleState
 from tests.web.dashboard.support import CONFIG, bury, csrf_of, make_client, post
@@ -286,3 +287,18 @@ def test_runs_are_filtered_by_task_schedule_outcome_and_time(site: Any) -> None:
     assert ids("/runs?since=3600") == ["sch", "bad", "ok"]
     assert "250 ms" in client.get("/runs?task=add").text
     assert ids("/schedules/tick") == ["sch"]
+
+
+def test_configuration_shows_the_last_rejected_reload_from_the_history(site: Any) -> None:
+    client, app, _ = site
+    assert "No reload was rejected." in client.get("/config").text
+    history = history_for(app.huey().storage)
+    assert history is not None
+    history.setup()
+    issue = Issue("/srv/jobs.yaml", 7, 48, "tasks.fail.retries", "-1 is less than 0", "hint")
+    rejected = Event("reload-rejected", time.time(), error="1 error")
+    rejected.data = {"errors": [issue.as_dict()]}
+    history.write([rejected])
+    page = client.get("/config").text
+    assert "Last reload rejected" in page
+    assert "/srv/jobs.yaml:7:48: tasks.fail.retries: -1 is less than 0" in page
