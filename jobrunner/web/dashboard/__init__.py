@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from jobrunner.web._auth import token_matches
 from jobrunner.web.dashboard import _actions, _auth, _routes
 from jobrunner.web.dashboard._context import Dashboard, FileStatus, Rejected, Status
 from jobrunner.web.dashboard._live import Live
@@ -187,7 +188,7 @@ async def _login(request: Request, dash: Dashboard) -> Response:
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
         token = str(form.get("token") or "")
-        if dash.token and _auth.hmac_equal(token, dash.token):
+        if dash.token and token_matches(token, dash.token):
             response = RedirectResponse(f"{root}{target}", 303)
             response.set_cookie(
                 _auth.SESSION,
