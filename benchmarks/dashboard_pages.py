@@ -3,8 +3,9 @@
     python -m benchmarks.dashboard_pages [--quick] [--repeats N] [--backend sqlite|redis|all]
 
 For each backend, a generated ``jobs.yaml`` (one instance with the event history,
-100 tasks, 1,000 schedules), a history of 100,000 run events over the last ten
-hours (10% failures with a traceback), 1,000 queued tasks and 100 dead letters.
+100 tasks, 1,000 schedules), a history of 100,000 runs over the last ten hours (10%
+failures with a traceback; a third fired by schedules, each with its ``fired`` event),
+1,000 queued tasks and 100 dead letters.
 Each page is fetched through the dashboard's real routes (Starlette's test client,
 in this process, the same storage objects a server uses), ``--repeats`` times
 after one warm-up; the table gives the median and the slowest, in milliseconds.
@@ -73,10 +74,15 @@ def fill(app: jobrunner.App, rows: int, tasks: int, schedules: int) -> None:
     for n in range(rows):  # oldest first, as a runner writes them
         failed = rng.random() < 0.1
         scheduled = n % 3 == 0
+        ts = now - 36_000 * (rows - n) / rows
+        if scheduled:  # a third of the runs are schedules': their "fired" comes first
+            batch.append(
+                Event("fired", ts - 0.01, instance="default", schedule=f"s{n % schedules}")
+            )
         batch.append(
             Event(
                 "error" if failed else "complete",
-                now - 36_000 * (rows - n) / rows,
+                ts,
                 instance="default",
                 id=f"{n:032x}",
                 task=f"t{n % tasks}",
