@@ -18,7 +18,7 @@ from benchmarks._settings import Settings
 from benchmarks._systems import Backend
 
 SECTIONS = ("enqueue", "drain", "latency", "config")
-EXTRAS = ("worker_loop", "reload_latency", "schedule_offset", "delivery")
+EXTRAS = ("worker_loop", "reload_latency", "schedule_offset", "delivery", "metrics_endpoint")
 DOC = ROOT / "docs" / "performance.md"
 
 

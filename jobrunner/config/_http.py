@@ -84,6 +84,16 @@ def resolve_http(doc: Document, issues: list[Issue]) -> HttpConfig | None:
             )
         )
         return None
+    token_node = doc._node((*where, "token"))
+    if token_node is not None and "${" not in str(token_node.value):
+        issues.append(
+            doc.issue(
+                (*where, "token"),
+                "the token is written in the file",
+                'give it from the environment: token: "${JOBRUNNER_HTTP_TOKEN}"',
+                severity="warning",
+            )
+        )
     line, column = doc.where(where, key=True)
     http = HttpConfig(
         listen=listen,

@@ -87,6 +87,11 @@ class RunnerCollector(Collector):
             log.debug("metrics: no snapshot of instance %s: %s", name, exc)
             self.storage_errors.labels(name).inc()
             return None
+        except Exception as exc:  # one instance must not fail the whole scrape
+            # The type only: a driver's message may hold a URL with its password.
+            log.warning("metrics: no snapshot of instance %s (%s)", name, type(exc).__name__)
+            self.storage_errors.labels(name).inc()
+            return None
 
     def collect(self) -> Iterator[Metric]:
         statuses = self.snapshots()

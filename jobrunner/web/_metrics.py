@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import huey
 from prometheus_client import (
@@ -108,6 +108,8 @@ class Metrics:
             ["instance"],
             registry=r,
         )
+        # labels() validates and locks on each call: the dispatcher keeps the children it made.
+        self._children: dict[tuple[object, ...], Any] = {}
         self.busy = Busy()
         self.collector = RunnerCollector(runner, self.busy, self.storage_errors)
         r.register(self.collector)
@@ -145,10 +147,17 @@ class Metrics:
             self.runs.labels(instance, "", events.RECOVERED).inc(float(count or 1))
             return
         task = event.task or ""
-        self.runs.labels(instance, task, event.status).inc()
+        self._child(self.runs, instance, task, event.status).inc()
         if event.duration is not None:
-            self.duration.labels(instance, task).observe(event.duration)
+            self._child(self.duration, instance, task).observe(event.duration)
         self.busy.ended(instance, event.id)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """The body and content type for a scraper's ``Accept`` header (text or OpenMetrics)."""

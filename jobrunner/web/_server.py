@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from jobrunner._forksafe import after_fork
 from jobrunner.errors import RunnerError
 
 log = logging.getLogger("jobrunner.http")
@@ -57,6 +58,9 @@ class HttpServer:
             raise RunnerError(_bind_message(self.host, self.port, exc)) from None
         self.port = sock.getsockname()[1]
         self._socket = sock
+        # Process workers are forked after this: a worker left behind by a killed runner
+        # must not keep the port, or the restarted runner could not listen again.
+        after_fork(sock, _close)
 
     def start(self) -> None:
         """Serve on a daemon thread (binding first if :meth:`bind` was not called)."""
@@ -87,6 +91,10 @@ class HttpServer:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+
+
+def _close(sock: socket.socket) -> None:
+    sock.close()
 
 
 def _bind_message(host: str, port: int, exc: OSError) -> str:

@@ -69,6 +69,7 @@ BACKENDS = {
 }
 COMMON = set.intersection(*BACKENDS.values())
 CRON_MAPPING = DEFS["schedule"]["properties"]["cron"]
+EVENTS = INSTANCE["properties"]["events"]["properties"]
 
 EXPECTED: dict[str, set[str]] = {
     "Top level": props(SCHEMA),
@@ -76,6 +77,9 @@ EXPECTED: dict[str, set[str]] = {
     "Instances": COMMON,
     "Serializer": props(INSTANCE["properties"]["serializer"]),
     "Consumer": props(INSTANCE["properties"]["consumer"]),
+    # The events keys, then those of the mapping forms of `redis` and `history`.
+    "Events": props(INSTANCE["properties"]["events"])
+    | set().union(*(props(o) for k in ("redis", "history") for o in EVENTS[k]["oneOf"][1:])),
     **{f"Backend `{name}`": keys - COMMON for name, keys in BACKENDS.items()},
     # Documented as "every option of redis, plus": only their own keys have rows.
     "Backend `redis-expire`": BACKENDS["redis-expire"] - BACKENDS["redis"],

@@ -67,8 +67,8 @@ def test_bad_events_settings_are_reported_where_they_stand(
     assert caught.value.format().startswith(f"{path}:{where}: {message}")
     result = cli("validate", str(path))
     assert result.returncode == 1
-    assert f"{path}:{where}: {message}" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert f"{path}:{where}: {message}" in result.stdout  # validate reports on stdout
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_file_backend_cannot_keep_a_history(write_config: Callable[..., Path]) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from jobrunner.runtime import Runner as InProcessRunner
+from jobrunner.runtime import RunOptions
 from tests.support.processes import Runner
 
 # The runner's own line, so a path in some other line cannot match.
@@ -37,3 +42,18 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = ""
 
 def get(url: str, **headers: str) -> httpx.Response:
     return httpx.get(url, headers=headers, timeout=10)
+
+
+@contextmanager
+def in_process_runner(config: Path) -> Iterator[InProcessRunner]:
+    """The real runner started in this process (so a test can reach into it), then stopped;
+    the signal handlers it installs are put back."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    runner = InProcessRunner(str(config), RunOptions(reload=False))
+    try:
+        runner.start()
+        yield runner
+    finally:
+        runner.stop()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,11 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jobrunner.runtime import Runner as InProcessRunner
-from jobrunner.runtime import RunOptions
 from tests.support.processes import Runner, cli
 from tests.support.servers import RedisServer
-from tests.web.support import endpoint_url, get, wait_until
+from tests.web.support import endpoint_url, get, in_process_runner, wait_until
 
 
 @pytest.fixture
@@ -73,7 +70,8 @@ tasks:
         assert storage["detail"] == "does not answer (ConnectionError)"
         assert failing[1]["checks"]["workers:main"]["ok"] is True
         live = status_of(f"{url}/healthz")
-        assert live is not None and live[0] == 200
+        assert live is not None
+        assert live[0] == 200
         unhealthy = cli("health", str(config), "--http", url.removeprefix("http://"), cwd=project)
         assert unhealthy.returncode == 1
         assert "FAIL  storage:main: does not answer (ConnectionError)" in unhealthy.stdout
@@ -81,7 +79,8 @@ tasks:
         own_redis.start()
         wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "readyz 200")
         live = status_of(f"{url}/healthz")
-        assert live is not None and live[0] == 200
+        assert live is not None
+        assert live[0] == 200
         assert runner.stop() == 0
     assert "storage of instance main does not answer (ConnectionError)" in runner.output
     assert "storage of instance main answers again" in runner.output
@@ -112,38 +111,33 @@ schedules:
   tick: {function: sample_tasks:add, cron: "* * * * *", args: [1, 2]}
 """
     )
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    runner = InProcessRunner(str(config), RunOptions(reload=False))
     release = threading.Event()
     try:
-        runner.start()
-        assert runner.endpoint is not None
-        url = runner.endpoint.server.url
-        health = runner.endpoint.health
-        wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "ready")
-        scheduler = runner.consumers["default"].scheduler_impl
-        entered = threading.Event()
+        with in_process_runner(config) as runner:
+            assert runner.endpoint is not None
+            url = runner.endpoint.server.url
+            health = runner.endpoint.health
+            wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "ready")
+            scheduler = runner.consumers["default"].scheduler_impl
+            entered = threading.Event()
 
-        def stuck(now: Any = None) -> None:
-            entered.set()
-            release.wait(60)
+            def stuck(now: Any = None) -> None:
+                entered.set()
+                release.wait(60)
 
-        scheduler.loop = stuck  # the scheduler thread calls it on its next iteration
-        assert entered.wait(10)
-        health.scheduler_window = 1.0
-        failing = wait_until(
-            lambda: (s := status_of(f"{url}/readyz")) and s[0] == 503 and s, 30, "503"
-        )
-        checks = failing[1]["checks"]
-        assert checks["scheduler:default"]["ok"] is False
-        assert checks["scheduler:default"]["detail"].startswith("no tick for ")
-        assert checks["storage:default"]["ok"] is True
-        assert checks["workers:default"]["ok"] is True
-        del scheduler.loop  # the class's loop again
-        release.set()
-        wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "ready again")
+            scheduler.loop = stuck  # the scheduler thread calls it on its next iteration
+            assert entered.wait(10)
+            health.scheduler_window = 1.0
+            failing = wait_until(
+                lambda: (s := status_of(f"{url}/readyz")) and s[0] == 503 and s, 30, "503"
+            )
+            checks = failing[1]["checks"]
+            assert checks["scheduler:default"]["ok"] is False
+            assert checks["scheduler:default"]["detail"].startswith("no tick for ")
+            assert checks["storage:default"]["ok"] is True
+            assert checks["workers:default"]["ok"] is True
+            del scheduler.loop  # the class's loop again
+            release.set()
+            wait_until(lambda: (s := status_of(f"{url}/readyz")) and s[0] == 200, 30, "ready again")
     finally:
         release.set()
-        runner.stop()
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)

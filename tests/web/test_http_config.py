@@ -122,7 +122,11 @@ def test_a_busy_port_is_one_clear_line(write_config: Callable[..., Path], projec
 def test_requests_without_the_token_get_401(
     write_config: Callable[..., Path], project: Path
 ) -> None:
-    path = write_config(TASKS + 'http: {listen: ":0", token: "${JOBRUNNER_HTTP_TOKEN}"}\n')
+    path = write_config(
+        TASKS
+        + 'http: {listen: ":0", token: "${JOBRUNNER_HTTP_TOKEN}"}\n'
+        + "instances:\n  default: {backend: sqlite, serializer: {secret: sig-secret-456}}\n"
+    )
     with Runner(path, JOBRUNNER_HTTP_TOKEN="tok-123") as runner:
         url = endpoint_url(runner)
         assert "token required" in runner.output
@@ -135,5 +139,20 @@ def test_requests_without_the_token_get_401(
         assert "jobrunner_build_info" in allowed.text
         # Probes stay open: orchestrators probe without credentials.
         assert get(f"{url}/healthz").status_code == 200
+        bodies = [
+            allowed.text,
+            denied.text,
+            get(f"{url}/readyz").text,
+            get(f"{url}/healthz").text,
+        ]
         assert runner.stop() == 0
-    assert "tok-123" not in runner.output
+    for text in [*bodies, runner.output]:
+        assert "tok-123" not in text
+        assert "sig-secret-456" not in text
+
+
+def test_a_literal_token_is_a_warning(write_config: Callable[..., Path]) -> None:
+    path = write_config(TASKS + 'http: {listen: ":0", token: "abc"}\n')
+    (warning,) = load_config(path).warnings
+    assert (warning.path, warning.severity) == ("http.token", "warning")
+    assert warning.message == "the token is written in the file"

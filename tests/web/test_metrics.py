@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import jobrunner
+from jobrunner.web import _gauges
 from tests.integration.test_backends import _backend_lines
 from tests.support.processes import Runner
-from tests.web.support import endpoint_url, get, wait_until
+from tests.web.support import endpoint_url, get, in_process_runner, wait_until
 
 FLAKY = '''
 import os
@@ -128,3 +130,37 @@ tasks:
     # The failing tasks log their tracebacks; nothing else may fail.
     assert "Exception in ASGI" not in runner.output
     assert "a bug" not in runner.output
+
+
+def test_storage_gauges_are_read_once_per_cache_period(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrapes in a row cost one status snapshot (its few round trips), not one each."""
+    config = write_config(
+        """
+version: 1
+http: {listen: "127.0.0.1:0"}
+tasks:
+  add: {function: sample_tasks:add}
+"""
+    )
+    taken: list[str | None] = []
+    real = _gauges.snapshot
+
+    def counting(config: Any, instance: str | None = None) -> Any:
+        taken.append(instance)
+        return real(config, instance=instance)
+
+    monkeypatch.setattr(_gauges, "snapshot", counting)
+    with in_process_runner(config) as runner:
+        assert runner.endpoint is not None
+        url = runner.endpoint.server.url
+        collector = runner.endpoint.metrics.collector
+        collector.cache_seconds = 3600.0  # no refresh due during the test, however slow
+        for _ in range(20):
+            assert ("jobrunner_queue_depth", frozenset({("instance", "default")})) in scrape(url)
+        assert taken == ["default"]
+        collector.cache_seconds = 0.0  # the counting itself works: every scrape reads now
+        for _ in range(3):
+            scrape(url)
+        assert taken == ["default"] * 4
