@@ -81,7 +81,7 @@ def wire_instance(instance: InstanceConfig, app_huey: huey.Huey) -> HistorySink 
     if current is not None and current.cancel_prune is not None:
         current.cancel_prune()
     add_secrets(secrets_of(instance))
-    history = history_for(app_huey.storage) if not instance.immediate else None
+    history = history_for(app_huey.storage, config.keep) if not instance.immediate else None
     keeper = HistorySink(history, config) if history is not None else None
     sinks: list[Sink] = []
     if config.redis:

@@ -49,6 +49,7 @@ class Emitter:
         self.capture_args = capture_args
         self._names: dict[type, tuple[str | None, str | None]] = {}
         self._started: dict[str, float] = {}
+        self._emit = hub().emit
 
     # -- huey's signals -----------------------------------------------------------------------
 
@@ -62,51 +63,95 @@ class Emitter:
             self.huey.jobrunner_events = None
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
+        # The worker's hot path: take the few values that change later (retries is
+        # decremented on requeue) and leave building the Event to the dispatcher.
         status = _RUN_SIGNALS[signal]
-        event = self.task_event(status, task)
+        duration = None
+        extra: dict[str, Any] | None = None
         if status == M.STARTED:
             self._started[task.id] = time.monotonic()
         elif status in _ENDS:
             start = self._started.pop(task.id, None)
             if start is not None:
-                event.duration = round(time.monotonic() - start, 6)
-        if status == M.ERROR and args and isinstance(args[0], BaseException):
-            exc = args[0]
-            event.error = f"{type(exc).__name__}: {exc}"
-            event.traceback = "".join(traceback.format_exception(exc))
+                duration = round(time.monotonic() - start, 6)
+            if status == M.ERROR and args and isinstance(args[0], BaseException):
+                exc = args[0]
+                extra = {
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": "".join(traceback.format_exception(exc)),
+                }
         elif status == M.RETRYING:
             retries = getattr(type(task), "default_retries", None) or 0
-            event.data = {
-                **(event.data or {}),
-                "attempt": max(retries - task.retries + 1, 1),
-                "delay": task.retry_delay or 0,
-            }
-        hub().emit(event)
+            extra = {"attempt": max(retries - task.retries + 1, 1), "delay": task.retry_delay or 0}
+        if self.capture_args:
+            extra = {**(extra or {}), "args": list(task.args or ()), "kwargs": task.kwargs or {}}
+        self._emit(
+            (
+                self._build,
+                status,
+                time.time(),
+                task.id,
+                type(task),
+                task.retries,
+                task.retry_delay,
+                task.eta,
+                duration,
+                extra,
+            )
+        )
 
     def on_enqueued(self, signal: str, task: Any, *args: Any) -> None:
         hub().emit(self.task_event(M.ENQUEUED, task))
 
-    def task_event(self, status: str, task: Any) -> Event:
-        cls = type(task)
+    def _build(
+        self,
+        status: str,
+        ts: float,
+        id: str,
+        cls: type,
+        retries: int,
+        retry_delay: float,
+        eta: datetime | None,
+        duration: float | None,
+        extra: dict[str, Any] | None,
+    ) -> Event:
         names = self._names.get(cls)
         if names is None:
             names = self._names[cls] = _names_of(self.huey, cls)
-        eta = task.eta
         event = Event(
             status,
-            time.time(),
+            ts,
             instance=self.instance,
-            id=task.id,
+            id=id,
             task=names[0],
             schedule=names[1],
-            retries=task.retries,
-            retry_delay=task.retry_delay,
+            retries=retries,
+            retry_delay=retry_delay,
             execute_time=_epoch(eta, self.huey.utc) if eta is not None else None,
+            duration=duration,
             consumer=self.consumer,
         )
-        if self.capture_args:
-            event.data = {"args": list(task.args or ()), "kwargs": dict(task.kwargs or {})}
+        if extra:
+            event.error = extra.pop("error", None)
+            event.traceback = extra.pop("traceback", None)
+            event.data = extra or None
         return event
+
+    def task_event(self, status: str, task: Any) -> Event:
+        extra = None
+        if self.capture_args:
+            extra = {"args": list(task.args or ()), "kwargs": task.kwargs or {}}
+        return self._build(
+            status,
+            time.time(),
+            task.id,
+            type(task),
+            task.retries,
+            task.retry_delay,
+            task.eta,
+            None,
+            extra,
+        )
 
     # -- everything else ----------------------------------------------------------------------
 

@@ -117,13 +117,16 @@ class History(ABC):
         """Close the history's own connection, if it has one."""
 
 
-def history_for(storage: huey.storage.BaseStorage) -> History | None:
-    """The history beside ``storage``, or None where there can be none (file, memory)."""
+def history_for(storage: huey.storage.BaseStorage, keep: int = 100_000) -> History | None:
+    """The history beside ``storage``, or None where there can be none (file, memory).
+
+    ``keep`` caps a Redis stream as it is written (SQL tables are pruned only).
+    """
     from jobrunner.events._history_redis import RedisHistory
     from jobrunner.events._history_sql import PostgresHistory, SqliteHistory
 
     if isinstance(storage, huey.storage.RedisStorage):
-        return RedisHistory(storage)
+        return RedisHistory(storage, keep)
     if isinstance(storage, huey.storage.PostgresStorage):
         return PostgresHistory(storage)
     if isinstance(storage, huey.storage.SqliteStorage):

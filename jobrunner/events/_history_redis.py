@@ -1,7 +1,8 @@
 """The history in Redis: capped streams, one for every event and one per filtered value.
 
 ``jobrunner:events:<queue>`` holds every event; ``...:task:<name>``,
-``...:schedule:<name>`` and ``...:status:<status>`` hold the same events again, so
+``...:schedule:<name>`` and ``...:status:<status>`` (not for the frequent started,
+complete and enqueued) hold the same events again, so
 that a filtered query reads only what matches (``XREVRANGE`` on the stream IDs,
 which are the server's milliseconds: the time filters cost nothing more). Every
 stream is capped at ``keep`` entries (``XADD MAXLEN ~``) and trimmed by age
@@ -17,9 +18,30 @@ from typing import Any
 from huey.storage import RedisStorage
 
 from jobrunner.events._history import ConsumerRecord, History, HistoryQuery
-from jobrunner.events._model import Event
+from jobrunner.events._model import FREQUENT, Event
 
 _PAGE = 500
+
+# KEYS: the main stream, the set of index streams. ARGV: keep; the events' JSON, one a
+# line; their index stream names, one line an event, tab-separated; the new index
+# stream names, tab-separated. Two long strings instead of an argument per value:
+# packing tens of thousands of arguments cost the dispatcher more than the events.
+_WRITE = """
+local keep = ARGV[1]
+local bodies = {}
+for body in string.gmatch(ARGV[2], '[^\\n]+') do bodies[#bodies + 1] = body end
+local i = 0
+for line in string.gmatch(ARGV[3], '[^\\n]+') do
+  i = i + 1
+  local body = bodies[i]
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', keep, '*', 'e', body)
+  for key in string.gmatch(line, '[^\\t]+') do
+    if key ~= '-' then redis.call('XADD', key, 'MAXLEN', '~', keep, '*', 'e', body) end
+  end
+end
+for key in string.gmatch(ARGV[4], '[^\\t]+') do redis.call('SADD', KEYS[2], key) end
+return i
+"""
 
 
 class RedisHistory(History):
@@ -31,15 +53,19 @@ class RedisHistory(History):
         self.main = f"jobrunner:events:{self.queue}"
         self.streams = f"{self.main}:streams"
         self.records = f"jobrunner:consumers:{self.queue}"
+        self._write = self.conn.register_script(_WRITE)
 
     def setup(self) -> None:
         """Nothing to create: streams appear with their first event."""
 
     def exists(self) -> bool:
-        return bool(self.conn.exists(self.main))
+        # Consumer records are written with history off too.
+        return bool(self.conn.exists(self.main, self.records))
 
     def _indexes(self, event: Event) -> list[str]:
-        keys = [f"{self.main}:status:{event.status}"]
+        # Frequent statuses get no index stream: a scan of the main stream meets them
+        # at once, and indexing them would double the writes of a drain.
+        keys = [] if event.status in FREQUENT else [f"{self.main}:status:{event.status}"]
         if event.task is not None:
             keys.append(f"{self.main}:task:{event.task}")
         if event.schedule is not None:
@@ -47,43 +73,57 @@ class RedisHistory(History):
         return keys
 
     def write(self, events: Sequence[Event]) -> None:
-        pipe = self.conn.pipeline(transaction=False)
-        seen: set[str] = set()
-        for event in events:
-            body = event.to_json()
-            pipe.xadd(self.main, {"e": body}, maxlen=self.keep, approximate=True)
-            for key in self._indexes(event):
-                pipe.xadd(key, {"e": body}, maxlen=self.keep, approximate=True)
-                seen.add(key)
-        if seen:
-            pipe.sadd(self.streams, *seen)
-        pipe.execute()
+        lines = [self._indexes(event) for event in events]
+        seen = {key for keys in lines for key in keys}
+        self._write(
+            keys=[self.main, self.streams],
+            args=[
+                self.keep,
+                "\n".join(event.to_record() for event in events),
+                # '-' first: an event without an index stream still has its line.
+                "\n".join("\t".join(["-", *keys]) for keys in lines),
+                "\t".join(seen),
+            ],
+        )
 
     def _stream(self, query: HistoryQuery) -> str:
+        """The shortest stream that holds every match."""
+        candidates = [self.main]
         if query.task is not None:
-            return f"{self.main}:task:{query.task}"
+            candidates.append(f"{self.main}:task:{query.task}")
         if query.schedule is not None:
-            return f"{self.main}:schedule:{query.schedule}"
+            candidates.append(f"{self.main}:schedule:{query.schedule}")
         if query.statuses is not None and len(query.statuses) == 1:
-            return f"{self.main}:status:{next(iter(query.statuses))}"
-        return self.main
+            (status,) = query.statuses
+            if status not in FREQUENT:
+                candidates.append(f"{self.main}:status:{status}")
+        if len(candidates) == 1:
+            return self.main
+        pipe = self.conn.pipeline(transaction=False)
+        for key in candidates[1:]:
+            pipe.xlen(key)
+        lengths = pipe.execute()
+        return min(zip(lengths, candidates[1:], strict=True))[1]
 
     def query(self, query: HistoryQuery) -> list[Event]:
         key = self._stream(query)
         high: Any = "+" if query.until is None else f"({int(query.until * 1000)}"
         low: Any = "-" if query.since is None else str(int(query.since * 1000))
         found: list[Event] = []
+        # A first page the size of the answer, then larger ones while filtering.
+        page = min(query.limit, _PAGE)
         while len(found) < query.limit:
-            entries = self.conn.xrevrange(key, max=high, min=low, count=_PAGE)
+            entries = self.conn.xrevrange(key, max=high, min=low, count=page)
             for _entry_id, fields in entries:
                 event = Event.from_json(fields[b"e"])
                 if query.matches(event):
                     found.append(event)
                     if len(found) == query.limit:
                         break
-            if len(entries) < _PAGE:
+            if len(entries) < page:
                 break
             high = f"({_id(entries[-1][0])}"
+            page = _PAGE
         return found
 
     def cursor(self) -> Any:

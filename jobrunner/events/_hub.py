@@ -64,7 +64,7 @@ class Hub:
         self.size = size
         self.generation: int | None = None
         self.dropped = 0
-        self._buffer: deque[Event] = deque(maxlen=size)
+        self._buffer: deque[Any] = deque(maxlen=size)
         self._subscribers: list[Subscriber] = []
         self._sinks: dict[str, list[_SinkState]] = {}
         self._periodic: list[list[Any]] = []
@@ -78,8 +78,12 @@ class Hub:
 
     # -- emitting (any thread, hot path) ------------------------------------------------------
 
-    def emit(self, event: Event) -> None:
-        """Queue ``event`` for the sinks and subscribers; never blocks, never raises."""
+    def emit(self, event: Event | tuple[Any, ...]) -> None:
+        """Queue ``event`` for the sinks and subscribers; never blocks, never raises.
+
+        A tuple ``(build, *args)`` is an event to be built by the dispatcher
+        (``build(*args)``), so that a worker's signal handler only copies values.
+        """
         buffer = self._buffer
         if len(buffer) == self.size:
             self.dropped += 1  # deque(maxlen) drops the oldest on append
@@ -196,7 +200,14 @@ class Hub:
         pop = buffer.popleft
         try:
             while True:
-                batch.append(pop())
+                item = pop()
+                if type(item) is tuple:
+                    try:
+                        item = item[0](*item[1:])
+                    except Exception:
+                        log.exception("could not build an event (a bug: please report it)")
+                        continue
+                batch.append(item)
         except IndexError:
             pass
         return batch

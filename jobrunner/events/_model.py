@@ -57,6 +57,8 @@ RUN_STATUSES = frozenset(
         RECOVERED,
     }
 )
+#: The statuses most events have: a filter on them finds matches without an index.
+FREQUENT = frozenset({ENQUEUED, STARTED, COMPLETE})
 #: How a run ended (or this attempt did): what ``jobrunner history`` lists by default.
 OUTCOMES = frozenset(
     {COMPLETE, ERROR, RETRYING, REVOKED, EXPIRED, LOCKED, CANCELED, INTERRUPTED, TIMEOUT}
@@ -124,8 +126,26 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         """The event's JSON object: :data:`FIELDS`, then the status's own fields."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
-        out["ts"] = utc_iso(self.ts)
+        # Spelled out (not a loop over FIELDS): the dispatcher encodes every event.
+        out: dict[str, Any] = {
+            "status": self.status,
+            "ts": utc_iso(self.ts),
+            "instance": self.instance,
+            "id": self.id,
+            "task": self.task,
+            "schedule": self.schedule,
+            "tick": self.tick,
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
+            "execute_time": self.execute_time,
+            "error": self.error,
+            "traceback": self.traceback,
+            "duration": self.duration,
+            "consumer": self.consumer,
+            "host": self.host,
+            "pid": self.pid,
+            "generation": self.generation,
+        }
         if self.data:
             for key, value in self.data.items():
                 out.setdefault(key, value)
@@ -133,7 +153,34 @@ class Event:
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
-        return json.dumps(self.as_dict(), default=repr, separators=(",", ":"))
+        return _encode(self.as_dict())
+
+    def to_record(self) -> str:
+        """The history's encoding: a JSON array of the fields in :data:`FIELDS` order (``ts``
+        as epoch seconds), then ``data``. About half the cost of :meth:`to_json`, which
+        the dispatcher would otherwise pay for every event; :meth:`from_json` reads both."""
+        return _encode(
+            [
+                self.status,
+                self.ts,
+                self.instance,
+                self.id,
+                self.task,
+                self.schedule,
+                self.tick,
+                self.retries,
+                self.retry_delay,
+                self.execute_time,
+                self.error,
+                self.traceback,
+                self.duration,
+                self.consumer,
+                self.host,
+                self.pid,
+                self.generation,
+                self.data,
+            ]
+        )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Event:
@@ -145,7 +192,10 @@ class Event:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Event:
+        """The event of :meth:`to_json`'s object or :meth:`to_record`'s array."""
         values = json.loads(text)
+        if isinstance(values, list) and len(values) == len(FIELDS) + 1:
+            return cls(*values)
         if not isinstance(values, dict):
             raise ValueError("an event is a JSON object")
         return cls.from_dict(values)
@@ -154,9 +204,13 @@ class Event:
 _FIELD_SET = frozenset(FIELDS)
 
 
+_encode = json.JSONEncoder(default=repr, separators=(",", ":")).encode
+
+
 def utc_iso(ts: float) -> str:
     """``2026-11-30T06:15:04.123456Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; the offset is always +00:00.
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_ts(value: Any) -> float:

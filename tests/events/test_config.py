@@ -65,6 +65,8 @@ def test_bad_events_settings_are_reported_where_they_stand(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.format().startswith(f"{path}:{where}: {message}")
+    if "histroy" not in events:
+        return  # one case through the command line is enough: it prints the same
     result = cli("validate", str(path))
     assert result.returncode == 1
     assert f"{path}:{where}: {message}" in result.stdout  # validate reports on stdout
