@@ -37,10 +37,7 @@ EXIT_INTERRUPTED = 130
 _COMMANDS: tuple[Any, ...] = (_validate, _run, _deadletters, _plan, _list, _pause)
 _COMMANDS += (_events, _history, _status)
 _COMMANDS += (_health,)
-<<<<<<< HEAD
 _COMMANDS += (_dashboard,)
-=======
->>>>>>> i13-metrics
 
 
 def build_parser() -> argparse.ArgumentParser:
