@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from jobrunner.config.model import HttpConfig
     from jobrunner.web import HttpServer, WebContext, make_app
     from jobrunner.web.dashboard import Dashboard, dashboard_routes, owns
-    from jobrunner.web.dashboard._auth import is_loopback
+    from jobrunner.web.dashboard._runner import read_only_for
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -76,11 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for name, instance in config.instances.items():
         if not instance.immediate and instance.backend != "memory":
             events.wire_instance(instance, app.huey(name))  # actions reach the event sinks
-    read_only = (
-        args.read_only
-        or http.dashboard == "read-only"
-        or (not is_loopback(host) and not http.token)
-    )
+    read_only = args.read_only or read_only_for(http, host)
     dash = Dashboard(app=lambda: app, mode="fleet", read_only=read_only, token=http.token)
     context = WebContext(get_app=lambda: app, token=http.token)
     web = make_app(context, dashboard_routes(dash), credential_checks=[owns])

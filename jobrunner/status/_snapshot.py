@@ -192,7 +192,8 @@ def _schedule(
     last_fire = last_outcome = None
     if history is not None:
         fires = guarded(
-            inst, lambda: history.query(HistoryQuery(schedule=schedule.name, statuses=_FIRES))
+            inst,
+            lambda: history.query(HistoryQuery(schedule=schedule.name, statuses=_FIRES, limit=1)),
         )
         last_fire = fires[0] if fires else None
         ends = guarded(

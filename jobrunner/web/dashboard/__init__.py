@@ -9,20 +9,23 @@ browser without it is sent to the login form instead of getting a bare 401.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from jobrunner.web._auth import token_matches
 from jobrunner.web.dashboard import _actions, _auth, _routes
 from jobrunner.web.dashboard._context import Dashboard, FileStatus, Rejected, Status
 from jobrunner.web.dashboard._live import Live
-from jobrunner.web.dashboard._render import render
+from jobrunner.web.dashboard._render import FRAGMENT_HEADER, personal, render
 from jobrunner.web.dashboard._runner import runner_dashboard
 
 __all__ = [
@@ -71,11 +74,20 @@ def _guard(dash: Dashboard, handler: Handler, *, page: bool) -> Handler:
     return guarded
 
 
-def _page(dash: Dashboard, view: Callable[[Request, Dashboard], Response]) -> Handler:
-    from starlette.concurrency import run_in_threadpool
+def _page(dash: Dashboard, live: Live, view: Callable[[Request, Dashboard], Response]) -> Handler:
+    """A page view, rendered once per change for every browser that has it open."""
 
     async def handler(request: Request) -> Response:
-        return await run_in_threadpool(view, request, dash)
+        request.state.shared = True
+        key = (request.url.path, request.url.query, request.headers.get(FRAGMENT_HEADER))
+        response = live.cached(key)
+        if response is None:
+            started = time.monotonic()
+            response = await run_in_threadpool(view, request, dash)
+            live.spent += time.monotonic() - started
+            live.keep(key, response)
+        assert isinstance(response, HTMLResponse)
+        return personal(request, dash, response)
 
     return _guard(dash, handler, page=True)
 
@@ -83,6 +95,9 @@ def _page(dash: Dashboard, view: Callable[[Request, Dashboard], Response]) -> Ha
 def dashboard_routes(dash: Dashboard) -> list[BaseRoute]:
     """Every route of the dashboard over ``dash``, to mount at the server's root."""
     live = Live(dash)
+
+    def page(view: Callable[[Request, Dashboard], Response]) -> Handler:
+        return _page(dash, live, view)
 
     def action(make: Callable[[Request], tuple[str, Callable[[str], str]]]) -> Handler:
         async def handler(request: Request) -> Response:
@@ -140,13 +155,13 @@ def dashboard_routes(dash: Dashboard) -> list[BaseRoute]:
 
     static = StaticFiles(directory=str(files("jobrunner.web.dashboard") / "static"))
     return [
-        Route("/", _page(dash, _routes.overview)),
-        Route("/runs", _page(dash, _routes.runs)),
-        Route("/schedules", _page(dash, _routes.schedules)),
-        Route("/schedules/{name}", _page(dash, _routes.schedule)),
-        Route("/queue", _page(dash, _routes.queue)),
-        Route("/dead-letters", _page(dash, _routes.dead_letters)),
-        Route("/config", _page(dash, _routes.configuration)),
+        Route("/", page(_routes.overview)),
+        Route("/runs", page(_routes.runs)),
+        Route("/schedules", page(_routes.schedules)),
+        Route("/schedules/{name}", page(_routes.schedule)),
+        Route("/queue", page(_routes.queue)),
+        Route("/dead-letters", page(_routes.dead_letters)),
+        Route("/config", page(_routes.configuration)),
         Route("/events", _guard(dash, events, page=False)),
         Route("/login", login, methods=["GET", "POST"]),
         Route(
@@ -173,7 +188,7 @@ async def _login(request: Request, dash: Dashboard) -> Response:
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
         token = str(form.get("token") or "")
-        if dash.token and _auth.hmac_equal(token, dash.token):
+        if dash.token and token_matches(token, dash.token):
             response = RedirectResponse(f"{root}{target}", 303)
             response.set_cookie(
                 _auth.SESSION,

@@ -1,29 +1,21 @@
 """Who may see the dashboard: everyone on a loopback bind without a token; else the token.
 
-With ``http.token`` set, a request needs ``Authorization: Bearer TOKEN`` or the
-session cookie the login form sets (an HMAC of the token under the server's key,
-so the token itself is never stored in the browser).
+With ``http.token`` set, a request needs ``Authorization: Bearer TOKEN`` (checked as the
+endpoint checks it, ``jobrunner.web``) or the session cookie the login form sets: an
+HMAC of the token under the server's key, so the token itself is never stored in the
+browser.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 
 from starlette.requests import Request
 
+from jobrunner.web._auth import bearer_token, token_matches
+
 SESSION = "jobrunner_session"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` serves this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def session_value(key: bytes, token: str) -> str:
@@ -34,9 +26,7 @@ def allowed(request: Request, token: str | None, key: bytes) -> bool:
     """Whether ``request`` may see pages and act (always, when there is no token)."""
     if not token:
         return True
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and hmac_equal(given.strip(), token):
+    if token_matches(bearer_token(request), token):
         return True
     cookie = request.cookies.get(SESSION, "")
     return bool(cookie) and hmac.compare_digest(cookie, session_value(key, token))
@@ -49,8 +39,3 @@ def who(request: Request, token: str | None) -> str:
         return f"dashboard {client}"
     via = "bearer token" if "authorization" in request.headers else "login"
     return f"dashboard {client} ({via})"
-
-
-def hmac_equal(given: str, token: str) -> bool:
-    """Whether ``given`` is ``token``, compared in constant time."""
-    return hmac.compare_digest(given.encode(), token.encode())

@@ -18,6 +18,7 @@ import huey
 from jobrunner.app import App
 from jobrunner.config import Config
 from jobrunner.errors import Issue
+from jobrunner.events import Event
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,16 @@ class Rejected:
 
     at: float
     issues: tuple[Issue, ...]
+
+    @classmethod
+    def of(cls, event: Event) -> Rejected:
+        """The rejection a ``reload-rejected`` event tells of."""
+        found = (event.data or {}).get("errors")
+        if isinstance(found, list) and found:
+            issues = tuple(Issue(**item) for item in found if isinstance(item, dict))
+        else:
+            issues = (Issue(str(event.error or "reload rejected"), 0, 0, "", ""),)
+        return cls(event.ts, issues)
 
 
 class Status(Protocol):

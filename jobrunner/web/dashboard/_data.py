@@ -29,14 +29,16 @@ from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import planned_runs
 from jobrunner.status import InstanceStatus, ScheduleStatus
 from jobrunner.status._snapshot import _instance, _schedule
+from jobrunner.timezones import zone
 from jobrunner.web.dashboard._context import Dashboard
 
 T = TypeVar("T")
 
 #: Rows listed per page (queue, schedules, runs); more are reached with ``?page=``.
-PAGE_SIZE = 100
-#: Runs read for the overview's chart: a busier hour is drawn from its latest runs.
-CHART_LIMIT = 10_000
+PAGE_SIZE = 50
+#: Runs read for the overview's chart: a busier hour is drawn from its latest runs (the
+#: caption says so), which keeps the page under 200 ms (benchmarks/dashboard_pages.py).
+CHART_LIMIT = 3_000
 
 
 @dataclass
@@ -169,13 +171,20 @@ def schedules(
     views = []
     for schedule in chosen:
         instance = config.instances[schedule.instance]
-        view = _schedule_view(schedule, now, 5 if only else 3)
+        # The list shows the next run the snapshot computes; a schedule's page five.
+        view = _schedule_view(schedule, now, 5 if only else 0)
         app_huey = hueys.get(schedule.instance)
         if app_huey is not None and shared(instance):
             if instance.name not in histories:
                 histories[instance.name], _ = guarded(instance, partial(history, app_huey))
             look = partial(_schedule, instance, schedule, app_huey, histories[instance.name], now)
             view.status, view.error = guarded(instance, look)
+        if not view.next_runs:
+            fire = view.status.next_fire if view.status is not None else None
+            if fire is not None:
+                view.next_runs = [fire.astimezone(zone(schedule.timezone))]
+            else:
+                view.next_runs = [run.local for run in planned_runs(schedule, now, 1)]
         views.append(view)
     return views
 

@@ -11,18 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from jobrunner.web.dashboard import _data
 from jobrunner.web.dashboard._context import Dashboard
 
 #: Seconds between keep-alive comments on a quiet stream (proxies close idle ones).
 KEEPALIVE = 15.0
+#: Pages are told of changes at most this often: during a drain the storages change on
+#: every look, and each telling makes every open page fetch itself again.
+NOTIFY_GAP = 1.0
+#: The share of the runner's time the dashboard may take while pages are open: after a
+#: change was told, the next one waits until the time spent looking and rendering since
+#: is at most this share of the time passed. Quiet, pages hear of a change within a
+#: second; during a drain they refresh less often, and the workers keep their pace.
+BUDGET = 0.02
+#: A page rendered for one change is served to every page asking within this long.
+SHARED_FOR = 2.0
 
 
 class Live:
@@ -36,6 +47,28 @@ class Live:
         self._task: asyncio.Task[None] | None = None
         self._poke: asyncio.Event | None = None
         self._unsubscribe: Any = None
+        self._told = 0.0
+        self.spent = 0.0  # seconds spent rendering pages and looking, since the last telling
+        self._pages: dict[Any, tuple[int, float, Response]] = {}
+
+    @property
+    def watching(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def cached(self, key: Any) -> Response | None:
+        """The page rendered for ``key`` since the last change, if the watcher runs."""
+        found = self._pages.get(key)
+        if found is None or not self.watching:
+            return None
+        version, at, response = found
+        fresh = version == self.version and time.monotonic() - at < SHARED_FOR
+        return response if fresh else None
+
+    def keep(self, key: Any, response: Response) -> None:
+        if response.status_code == 200 and self.watching:
+            if len(self._pages) > 200:
+                self._pages.clear()
+            self._pages[key] = (self.version, time.monotonic(), response)
 
     def changed(self) -> None:
         """Something changed (an action here): tell every page now."""
@@ -89,15 +122,25 @@ class Live:
     async def _watch(self) -> None:
         last: object = None
         while True:
+            looked = time.monotonic()
             current = await run_in_threadpool(fingerprint, self.dash)
+            self.spent += time.monotonic() - looked
             if last is not None and current != last:
+                gap = max(NOTIFY_GAP, self.spent / BUDGET)
+                await asyncio.sleep(max(0.0, self._told + gap - time.monotonic()))
+                self._told = time.monotonic()
+                self.spent = 0.0
                 self.changed()
             last = current
             if self._listeners == 0:
                 return  # the next page opened starts a new watcher
             assert self._poke is not None
+            # The hub's events (every 0.25 s while tasks run) wake the watcher early, but
+            # it looks at the storages no more often than every poll_interval / 2.
+            pause = max(self.dash.poll_interval / 2, (time.monotonic() - looked) / BUDGET)
+            await asyncio.sleep(max(0.0, looked + pause - time.monotonic()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.dash.poll_interval)
+                await asyncio.wait_for(self._poke.wait(), self.dash.poll_interval / 2)
             self._poke.clear()
 
 

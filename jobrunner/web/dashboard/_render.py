@@ -14,6 +14,8 @@ from jobrunner.web.dashboard._context import Dashboard
 
 #: The header the live-update script sends to get only a page's ``<main>``.
 FRAGMENT_HEADER = "x-dashboard-fragment"
+#: Stands for the browser's CSRF token in a page rendered once for every open page.
+TOKEN_SLOT = "csrf-token-of-this-browser"
 
 _env = Environment(
     loader=PackageLoader("jobrunner.web.dashboard", "templates"),
@@ -60,10 +62,11 @@ def render(
 ) -> HTMLResponse:
     """``template`` rendered as a page, or only its ``<main>`` for the live-update script."""
     root = request.scope.get("root_path", "").rstrip("/")
+    shared = getattr(request.state, "shared", False)
     values = {
         "root": root,
         "page": template.removesuffix(".html"),
-        "csrf": _csrf.token_for(request, dash.key),
+        "csrf": TOKEN_SLOT if shared else _csrf.token_for(request, dash.key),
         "read_only": dash.read_only,
         "mode": dash.mode,
         "config_path": dash.config.path.name,
@@ -73,5 +76,15 @@ def render(
         **context,
     }
     response = HTMLResponse(_env.get_template(template).render(values), status_code=status_code)
+    if not shared:
+        _csrf.set_cookie(request, response)
+    return response
+
+
+def personal(request: Request, dash: Dashboard, shared: HTMLResponse) -> HTMLResponse:
+    """A page rendered with :data:`TOKEN_SLOT`, given this browser's token (and cookie)."""
+    token = _csrf.token_for(request, dash.key).encode()
+    body = bytes(shared.body).replace(TOKEN_SLOT.encode(), token)
+    response = HTMLResponse(body, status_code=shared.status_code)
     _csrf.set_cookie(request, response)
     return response

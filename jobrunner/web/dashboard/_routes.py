@@ -21,11 +21,13 @@ from jobrunner.events import Event
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._plan import now_utc
 from jobrunner.web.dashboard import _data
-from jobrunner.web.dashboard._context import Dashboard, problems
+from jobrunner.web.dashboard._context import Dashboard, Rejected, problems
 from jobrunner.web.dashboard._render import render
 
 #: Outcomes the runs page filters by (``jobrunner.events`` statuses that end a run).
 OUTCOMES = tuple(sorted(events.OUTCOMES))
+#: Seconds the overview's chart is reused for.
+CHART_FOR = 10.0
 PERIODS = (("", "any time"), ("3600", "last hour"), ("86400", "last day"), ("604800", "last week"))
 
 
@@ -37,21 +39,34 @@ def _page_no(request: Request) -> int:
 
 
 def overview(request: Request, dash: Dashboard) -> Response:
-    hour, error = _data.runs(dash, since=time.time() - 3600, limit=_data.CHART_LIMIT)
-    chart = _data.per_minute(hour) if hour is not None else None
-    peak = max((runs for runs, _ in chart or []), default=0) or 1
+    latest, error = _data.runs(dash, limit=8)
+    chart, capped = _chart(dash)
     return render(
         request,
         dash,
         "overview.html",
         instances=_data.instances(dash),
         chart=chart,
-        peak=peak,
+        peak=max((runs for runs, _ in chart or []), default=0) or 1,
         total=sum(r for r, _ in chart or []),
         failed=sum(f for _, f in chart or []),
-        runs=_rows(dash, (hour or [])[:8]),
+        runs=None if latest is None else _rows(dash, latest),
         runs_error=error,
+        capped=capped,
     )
+
+
+def _chart(dash: Dashboard) -> tuple[list[tuple[int, int]] | None, bool]:
+    """Runs and failures per minute over the last hour, computed at most every CHART_FOR s
+    (reading an hour of runs is the dearest thing a page does; its bars move by minutes)."""
+    kept = dash.extra.get("chart")
+    if kept is not None and time.monotonic() - kept[0] < CHART_FOR:
+        return kept[1], kept[2]
+    hour, _ = _data.runs(dash, since=time.time() - 3600, limit=_data.CHART_LIMIT)
+    chart = _data.per_minute(hour) if hour is not None else None
+    capped = hour is not None and len(hour) >= _data.CHART_LIMIT
+    dash.extra["chart"] = (time.monotonic(), chart, capped)
+    return chart, capped
 
 
 def _rows(dash: Dashboard, events: list[Event]) -> list[dict[str, Any]]:
@@ -166,7 +181,12 @@ def dead_letters(request: Request, dash: Dashboard) -> Response:
 def configuration(request: Request, dash: Dashboard) -> Response:
     config = dash.config
     status = dash.status
-    rejected = problems(status.rejected.issues) if status.rejected else []
+    last = status.rejected
+    if last is None and dash.mode == "fleet":
+        # No reload happens here: the runners' own rejections are in their history.
+        found, _ = _data.runs(dash, status=events.RELOAD_REJECTED, limit=1)
+        last = Rejected.of(found[0]) if found else None
+    rejected = problems(last.issues) if last else []
     instances = [
         {
             "name": name,
@@ -184,6 +204,7 @@ def configuration(request: Request, dash: Dashboard) -> Response:
         "config.html",
         path=str(config.path),
         status=status,
+        last=last,
         rejected_lines=_data.mask_all(config, rejected),
         instances=instances,
         tasks=list(config.tasks.values()),

@@ -8,9 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from jobrunner import events
+from jobrunner.config._http import is_loopback
 from jobrunner.config.model import HttpConfig
-from jobrunner.errors import Issue
-from jobrunner.web.dashboard._auth import is_loopback
 from jobrunner.web.dashboard._context import Dashboard, Rejected
 
 if TYPE_CHECKING:
@@ -36,22 +35,20 @@ class RunnerStatus:
             if event.status == events.RELOAD_APPLIED:
                 self.loaded_at = event.ts
             elif event.status == events.RELOAD_REJECTED:
-                self.rejected = Rejected(event.ts, _issues(event))
+                self.rejected = Rejected.of(event)
 
 
-def _issues(event: events.Event) -> tuple[Issue, ...]:
-    found = (event.data or {}).get("errors")
-    if isinstance(found, list) and found:
-        return tuple(Issue(**item) for item in found if isinstance(item, dict))
-    return (Issue(str(event.error or "reload rejected"), 0, 0, "", ""),)
+def read_only_for(http: HttpConfig, host: str) -> bool:
+    """Whether the dashboard on ``host`` has its actions off (``http.dashboard``, or a
+    non-loopback address without a token: anyone on the network is not an operator)."""
+    return http.dashboard == "read-only" or (not is_loopback(host) and not http.token)
 
 
 def runner_dashboard(runner: Runner, http: HttpConfig, host: str) -> Dashboard | None:
     """The dashboard of ``runner``'s endpoint, or None when ``http.dashboard`` is false."""
     if http.dashboard == "off":
         return None
-    # Actions need a person behind them: anyone on the network is not one.
-    read_only = http.dashboard == "read-only" or (not is_loopback(host) and not http.token)
+    read_only = read_only_for(http, host)
 
     def subscribe(wake: Callable[[], None]) -> Callable[[], None]:
         return events.subscribe(lambda batch: wake())

@@ -6,6 +6,7 @@ The actions go through the real stores and huey: a pause is read back with
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from jobrunner.delivery import store_for
+from jobrunner.errors import Issue
 from jobrunner.events import Event, history_for
 from jobrunner.scheduling._state import ScheduleState
 from tests.web.dashboard.support import CONFIG, bury, csrf_of, make_client, post
@@ -257,3 +259,46 @@ def test_attacker_text_is_escaped(site: Any) -> None:
         page = client.get(path).text
         assert SCRIPT not in page, path
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page, path
+
+
+def test_runs_are_filtered_by_task_schedule_outcome_and_time(site: Any) -> None:
+    client, app, _ = site
+    history = history_for(app.huey().storage)
+    assert history is not None
+    history.setup()
+    now = time.time()
+    history.write(
+        [
+            Event("complete", now - 7200, instance="default", id="old", task="add"),
+            Event("complete", now - 5, instance="default", id="ok", task="add", duration=0.25),
+            Event("error", now - 4, instance="default", id="bad", task="record", error="E"),
+            Event("complete", now - 3, instance="default", id="sch", task="add", schedule="tick"),
+            Event("started", now - 2, instance="default", id="run", task="add"),
+        ]
+    )
+
+    def ids(query: str) -> list[str]:
+        return re.findall(r'<tr class="run [\w-]+" data-id="(\w+)">', client.get(query).text)
+
+    assert ids("/runs") == ["sch", "bad", "ok", "old"]  # how runs ended, newest first
+    assert ids("/runs?task=record") == ["bad"]
+    assert ids("/runs?outcome=error") == ["bad"]
+    assert ids("/runs?schedule=tick") == ["sch"]
+    assert ids("/runs?since=3600") == ["sch", "bad", "ok"]
+    assert "250 ms" in client.get("/runs?task=add").text
+    assert ids("/schedules/tick") == ["sch"]
+
+
+def test_configuration_shows_the_last_rejected_reload_from_the_history(site: Any) -> None:
+    client, app, _ = site
+    assert "No reload was rejected." in client.get("/config").text
+    history = history_for(app.huey().storage)
+    assert history is not None
+    history.setup()
+    issue = Issue("/srv/jobs.yaml", 7, 48, "tasks.fail.retries", "-1 is less than 0", "hint")
+    rejected = Event("reload-rejected", time.time(), error="1 error")
+    rejected.data = {"errors": [issue.as_dict()]}
+    history.write([rejected])
+    page = client.get("/config").text
+    assert "Last reload rejected" in page
+    assert "/srv/jobs.yaml:7:48: tasks.fail.retries: -1 is less than 0" in page
