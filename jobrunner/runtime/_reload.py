@@ -40,6 +40,7 @@ import huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from jobrunner.app import gc_paused
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue
 from jobrunner.factory import (
@@ -101,7 +102,8 @@ class Reloader:
             return False
         try:
             importlib.invalidate_caches()  # a module file created since the start must be found
-            loaded = load_config(path, check_imports=True)
+            with gc_paused():
+                loaded = load_config(path, check_imports=True)
             plan = self._plan(loaded.config)
             built = self._build(loaded.config, plan)
         except ConfigError as exc:

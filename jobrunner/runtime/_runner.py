@@ -19,7 +19,7 @@ from types import FrameType
 import huey
 from huey.consumer import Consumer
 
-from jobrunner.app import App
+from jobrunner.app import App, gc_paused
 from jobrunner.config import ConsumerConfig, InstanceConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.factory import safe_target
@@ -59,7 +59,8 @@ class Runner:
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
-        loaded = load_config(self.path, check_imports=True)
+        with gc_paused():
+            loaded = load_config(self.path, check_imports=True)
         names = self.options.instances or tuple(loaded.config.instances)
         for name in names:
             if name not in loaded.config.instances:
@@ -74,8 +75,11 @@ class Runner:
         )
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
-        app = App(loaded.config, immediate=False)
-        app.bind()
+        # This process is the runner's own: what the load built lives as long as it does, so
+        # it goes to the permanent generation, out of every later collection's way.
+        with gc_paused(freeze=True):
+            app = App(loaded.config, immediate=False)
+            app.bind()
         self.app = app
         for name in names:
             instance = loaded.config.instances[name]
