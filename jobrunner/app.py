@@ -234,7 +234,7 @@ def load(
     ``setup:`` functions (once per process), for a process that runs tasks itself
     (immediate mode, tests). Raises :class:`ConfigError`.
     """
-    with _gc_paused():
+    with gc_paused():
         loaded: Loaded = load_config(path, check_imports=False, environ=environ)
         if setup:
             failed = run_setup(loaded.config.setup)
@@ -250,24 +250,21 @@ def load(
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a config loads.
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a config loads; put its state back after.
 
-    A load allocates objects that all live on, so each full collection walks a
-    larger heap for nothing: with collections on, 5,000 tasks + 5,000 schedules
-    took 60x the time of 100 + 100 instead of 50x (docs/performance.md).
+    A load allocates objects that all live on, so each collection during it walks a larger
+    heap for nothing (docs/performance.md, "Loading a config"). ``freeze=True`` also moves
+    every object of the process to the permanent generation (``gc.freeze()``), where no
+    collection looks again: only for a process jobrunner owns (``jobrunner run``), never in
+    ``load()``, whose caller's objects would be moved too.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
-            # What the load allocated lives as long as the app, so scanning it in
-            # the young generations finds nothing to free; freeze() then unfreeze()
-            # moves every tracked object straight to the oldest generation without
-            # a scan (CPython's gc docs). Cyclic garbage the caller had pending is
-            # still collected, by the next full collection.
+        if freeze:
             gc.freeze()
-            gc.unfreeze()
+        if enabled:
             gc.enable()

@@ -186,7 +186,7 @@ def _write_sqlite(storage: SqliteStorage, marker: str, messages: list[tuple[byte
             return
         curs.executemany(
             "insert into task (queue, data, priority) values (?, ?, ?)",
-            [(storage.name, storage.to_blob(d), p) for d, p in messages],
+            [(storage.name, d, p) for d, p in messages],
         )
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from jobrunner.app import gc_paused
 from jobrunner.config import load_config
 from jobrunner.errors import MAX_SHOWN, ConfigError, Issue, format_issues
 
@@ -48,7 +49,8 @@ def _check(file: str, *, imports: bool) -> dict[str, Any]:
     summary = ""
     total = 0
     try:
-        loaded = load_config(file, check_imports=imports)
+        with gc_paused():  # a short-lived process: nothing it allocates here is garbage
+            loaded = load_config(file, check_imports=imports)
     except ConfigError as exc:
         errors = list(exc.issues)
         total = exc.count

@@ -43,6 +43,7 @@ from huey.consumer import Consumer
 
 from jobrunner import events
 from jobrunner._outage import Outage, is_storage_error, outage_of
+from jobrunner.app import gc_paused
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.delivery import secrets_of
 from jobrunner.errors import ConfigError, Issue, StorageError, format_issues
@@ -123,7 +124,9 @@ class Reloader:
             return None
         importlib.invalidate_caches()  # a module file created since the start must be found
         try:
-            return Attempt(text, load_config(path, check_imports=True))
+            with gc_paused():
+                loaded = load_config(path, check_imports=True)
+            return Attempt(text, loaded)
         except ConfigError as exc:
             return Attempt(text, None, exc)
 

@@ -22,7 +22,7 @@ import huey
 from huey.consumer import Consumer
 
 from jobrunner import events
-from jobrunner.app import App
+from jobrunner.app import App, gc_paused
 from jobrunner.config import ConsumerConfig, InstanceConfig, LoggingConfig, load_config
 from jobrunner.errors import RunnerError, UnknownNameError
 from jobrunner.factory import release_held_locks, safe_target
@@ -75,7 +75,8 @@ class Runner:
 
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
-        loaded = load_config(self.path, check_imports=True)
+        with gc_paused():
+            loaded = load_config(self.path, check_imports=True)
         if self.options.configure_logging is not None:
             self.options.configure_logging(loaded.config.logging)
         names = self.options.instances or tuple(loaded.config.instances)
@@ -95,8 +96,11 @@ class Runner:
             self.endpoint.bind()  # a busy port fails here, before any task is taken
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
-        app = App(loaded.config, immediate=False)
-        app.bind()
+        # This process is the runner's own: what the load built lives as long as it does, so
+        # it goes to the permanent generation, out of every later collection's way.
+        with gc_paused(freeze=True):
+            app = App(loaded.config, immediate=False)
+            app.bind()
         events.hub().generation = 1
         for name in names:
             install_hooks(app.huey(name), loaded.config.instances[name])

@@ -41,7 +41,8 @@ def config(write_config: Callable[..., Path]) -> Path:
 def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path) -> None:
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        output = runner.wait_for("loaded")
+        # Not "loaded" alone: this test's own folder name contains it.
+        output = runner.wait_for("2 instance(s), 4 task(s), 1 schedule(s)")
         assert re.search(r"instance a: sqlite \S*a\.db, 4 thread worker\(s\), schedules on", output)
         assert re.search(r"instance b: sqlite \S*b\.db, 4 thread worker\(s\), schedules on", output)
         assert "2 instance(s), 4 task(s), 1 schedule(s)" in output
