@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from jobrunner.config import load_config
 from jobrunner.errors import ConfigError
@@ -238,3 +240,27 @@ def test_a_missing_driver_is_a_user_error_at_the_instance_line(
         'which is not installed\n  hint: pip install "jobrunner[postgres]"'
     ) in output
     assert "Traceback" not in output
+
+
+def test_every_yaml_a_hint_suggests_is_valid_yaml() -> None:
+    from tests.config.test_malformed import CASES
+
+    hints = [e.hint for case in CASES for e in case.values[1] if e.hint]
+    hints.append(load_config_hint())
+    suggested = [
+        piece
+        for hint in hints
+        for piece in re.findall(r"`([^`]+)`|(?:add|or) (serializer: \{.*?\})(?:,| to|$)", hint)
+        for piece in piece
+        if ": " in piece
+    ]
+    assert len(suggested) >= 5
+    for piece in suggested:
+        assert isinstance(yaml.safe_load(piece.replace("...", "x")), dict), piece
+
+
+def load_config_hint() -> str:
+    """The hint of the signing error, which suggests two lines."""
+    from jobrunner.config._connections import SIGNING_HINT
+
+    return f"add {SIGNING_HINT}, or serializer: {{unsigned: true}} to accept that"
