@@ -59,6 +59,10 @@ def _context(record: logging.LogRecord) -> dict[str, Any]:
     message = record.msg if isinstance(record.msg, str) else ""
     if "id" not in found and message.startswith("Task %s") and args:
         found["id"] = args[0]  # huey's "Task %s ..." lines name the task by its id alone
+    # jobrunner's own lines start with what they are about: "schedule %s: ...".
+    subject = message.partition(" %s")[0]
+    if subject in ("instance", "schedule", "task") and args and subject not in found:
+        found[subject] = args[0]
     return found
 
 
