@@ -83,3 +83,6 @@ def configure_logging(format: str = "text", level: str = "info") -> None:
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT_FORMAT))
     root.setLevel(level.upper())
+    # Python's warnings would otherwise be written to standard error as they are, not as
+    # JSON lines.
+    logging.captureWarnings(format == "json")
