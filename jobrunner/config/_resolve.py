@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from jobrunner.config._connections import check_connection
+from jobrunner.config._connections import check_connection, check_greenlet_driver
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._yaml import Document, dotted, quote
 from jobrunner.config.model import (
@@ -163,6 +163,7 @@ def _instance(
     if backend in _AT_MOST_ONCE_BACKENDS:
         _check_delivery(name, backend, raw.get("delivery"), doc, issues)
     consumer_raw = dict(raw.get("consumer") or {})
+    check_greenlet_driver(name, consumer_raw, doc, issues)
     if "shutdown_timeout" in consumer_raw:
         consumer_raw["shutdown_timeout"] = parse_duration(consumer_raw["shutdown_timeout"])
     return InstanceConfig(

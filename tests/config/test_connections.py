@@ -264,3 +264,26 @@ def load_config_hint() -> str:
     from jobrunner.config._connections import SIGNING_HINT
 
     return f"add {SIGNING_HINT}, or serializer: {{unsigned: true}} to accept that"
+
+
+def test_greenlet_workers_without_gevent_are_a_user_error(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    write_config(
+        "version: 1\ninstances:\n  q:\n    backend: sqlite\n    consumer: {worker_type: greenlet}\n"
+    )
+    code = WITHOUT_PSYCOPG.replace("'psycopg'", "'gevent'")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "validate", "jobs.yaml"],
+        cwd=project,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        "jobs.yaml:5:29: instances.q.consumer.worker_type: greenlet workers need the Python "
+        'package gevent, which is not installed\n  hint: pip install "jobrunner[gevent]"'
+    ) in result.stdout
