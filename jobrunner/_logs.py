@@ -59,6 +59,10 @@ def _context(record: logging.LogRecord) -> dict[str, Any]:
     message = record.msg if isinstance(record.msg, str) else ""
     if "id" not in found and message.startswith("Task %s") and args:
         found["id"] = args[0]  # huey's "Task %s ..." lines name the task by its id alone
+    # jobrunner's own lines start with what they are about: "schedule %s: ...".
+    subject = message.partition(" %s")[0]
+    if subject in ("instance", "schedule", "task") and args and subject not in found:
+        found[subject] = args[0]
     return found
 
 
@@ -79,3 +83,6 @@ def configure_logging(format: str = "text", level: str = "info") -> None:
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT_FORMAT))
     root.setLevel(level.upper())
+    # Python's warnings would otherwise be written to standard error as they are, not as
+    # JSON lines.
+    logging.captureWarnings(format == "json")

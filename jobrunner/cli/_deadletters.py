@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from jobrunner.cli._load import storage_exists
 from jobrunner.config import Config, InstanceConfig, load_config
 from jobrunner.delivery import DeadLetter, Store, secrets_of, short_task_name, store_for
 from jobrunner.errors import JobRunnerError, RunnerError, UnknownNameError
@@ -44,7 +45,14 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.file, check_imports=False).config
-    stores = _stores(config, args.instance)
+    listing = args.requeue is None and not args.purge
+    # A listing must not create a storage that does not exist: it holds no dead letter.
+    absent = {
+        name
+        for name, instance in config.instances.items()
+        if listing and instance.backend == "sqlite" and not storage_exists(instance)
+    }
+    stores = _stores(config, args.instance, absent)
     if args.requeue is not None:
         return _requeue(config, stores, args.requeue, args.file)
     if args.purge:
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     found = {
         name: _call(instance, store.dead_letters) for name, (instance, store) in stores.items()
     }
+    found.update((name, []) for name in sorted(absent) if args.instance in (None, name))
     if args.format == "json":
         print(
             json.dumps(
@@ -66,17 +75,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stores(config: Config, only: str | None) -> dict[str, tuple[InstanceConfig, Store]]:
+def _stores(
+    config: Config, only: str | None, absent: set[str]
+) -> dict[str, tuple[InstanceConfig, Store]]:
     if only is not None and only not in config.instances:
         raise UnknownNameError("instance", only, config.instances)
     stores: dict[str, tuple[InstanceConfig, Store]] = {}
     for name, instance in config.instances.items():
         if only is not None and name != only:
             continue
-        if instance.immediate or instance.backend == "memory":
+        if instance.immediate or instance.backend == "memory" or name in absent:
             continue
-        # Building a PostgreSQL or SQLite huey connects (it creates huey's tables).
-        store = _call(instance, lambda instance=instance: store_for(make_huey(instance).storage))
+        # Building a PostgreSQL or SQLite huey connects (it creates huey's tables); a file
+        # storage, which keeps no dead letters, would create its folder.
+        store = None
+        if instance.backend != "file":
+            store = _call(
+                instance, lambda instance=instance: store_for(make_huey(instance).storage)
+            )
         if store is None:
             if only is not None:
                 raise RunnerError(
@@ -86,7 +102,7 @@ def _stores(config: Config, only: str | None) -> dict[str, tuple[InstanceConfig,
             continue
         _call(instance, store.setup)
         stores[name] = (instance, store)
-    if not stores:
+    if not stores and not absent:
         raise RunnerError(
             f"no instance of {config.path} keeps dead letters "
             "(only the sqlite, redis and postgres backends do)"

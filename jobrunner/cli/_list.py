@@ -12,11 +12,10 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from jobrunner.cli._load import load_quietly
+from jobrunner.cli._load import load_quietly, storage_exists
 from jobrunner.cli._pause import open_state
 from jobrunner.config import Config, InstanceConfig, ScheduleConfig
 from jobrunner.errors import JobRunnerError
@@ -84,7 +83,7 @@ def _read_pauses(config: Config) -> dict[str, Pause | str | None]:
         instance = config.instances[instance_name]
         if instance.immediate or instance.backend == "memory":
             continue  # no storage shared with runners: nothing can be paused there
-        if not _has_storage(instance):
+        if not storage_exists(instance):
             continue  # nothing was ever stored, so nothing is paused; a look would create it
         try:
             with open_state(_without_schema_creation(instance)) as state:
@@ -98,16 +97,6 @@ def _read_pauses(config: Config) -> dict[str, Pause | str | None]:
 
 
 _NOT_READ = "not read"
-
-
-def _has_storage(instance: InstanceConfig) -> bool:
-    """Whether the storage of a local backend exists (listing must not create it)."""
-    if instance.backend == "sqlite":
-        filename = str(instance.storage.get("filename"))
-        return filename == ":memory:" or Path(filename).exists()
-    if instance.backend == "file":
-        return Path(str(instance.storage.get("path"))).exists()
-    return True
 
 
 def _without_schema_creation(instance: InstanceConfig) -> InstanceConfig:

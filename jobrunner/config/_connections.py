@@ -86,6 +86,20 @@ def check_connection(
     _check_signing(name, backend, hosts, serializer, doc, issues)
 
 
+def check_greenlet_driver(
+    name: str, consumer: Mapping[str, Any], doc: Document, issues: list[Issue]
+) -> None:
+    """Greenlet workers need gevent, the other optional package (``jobrunner[gevent]``)."""
+    if consumer.get("worker_type") == "greenlet" and not _importable("gevent"):
+        issues.append(
+            doc.issue(
+                ("instances", name, "consumer", "worker_type"),
+                "greenlet workers need the Python package gevent, which is not installed",
+                'pip install "jobrunner[gevent]", or use worker_type: thread',
+            )
+        )
+
+
 def _importable(module: str) -> bool:
     # Imported, not just found: an install whose binary part is missing fails only here,
     # and the storage imports it anyway as soon as the instance is built.

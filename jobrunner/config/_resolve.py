@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config import _hooks
-from jobrunner.config._connections import check_connection
+from jobrunner.config._connections import check_connection, check_greenlet_driver
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
@@ -182,6 +182,7 @@ def _instance(
     if backend in _AT_MOST_ONCE_BACKENDS:
         _check_delivery(name, backend, raw.get("delivery"), doc, issues)
     consumer_raw = dict(raw.get("consumer") or {})
+    check_greenlet_driver(name, consumer_raw, doc, issues)
     if "shutdown_timeout" in consumer_raw:
         consumer_raw["shutdown_timeout"] = parse_duration(consumer_raw["shutdown_timeout"])
     return InstanceConfig(

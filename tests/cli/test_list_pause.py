@@ -161,7 +161,8 @@ def test_read_only_commands_create_no_storage(
         """
     )
     (project / "data").mkdir()
-    for command in (["list"], ["list", "--no-state"], ["plan", "-c", "1"]):
+    commands = (["list"], ["list", "--no-state"], ["plan", "-c", "1"])
+    for command in (*commands, ["dead-letters", "--instance", "main"]):
         result = cli(*command, str(path), cwd=project)
         assert result.returncode == 0, result.stderr
     assert not (project / "data" / "queue.db").exists()

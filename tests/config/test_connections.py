@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from jobrunner.config import load_config
 from jobrunner.errors import ConfigError
@@ -238,3 +240,50 @@ def test_a_missing_driver_is_a_user_error_at_the_instance_line(
         'which is not installed\n  hint: pip install "jobrunner[postgres]"'
     ) in output
     assert "Traceback" not in output
+
+
+def test_every_yaml_a_hint_suggests_is_valid_yaml() -> None:
+    from tests.config.test_malformed import CASES
+
+    hints = [e.hint for case in CASES for e in case.values[1] if e.hint]
+    hints.append(load_config_hint())
+    suggested = [
+        piece
+        for hint in hints
+        for piece in re.findall(r"`([^`]+)`|(?:add|or) (serializer: \{.*?\})(?:,| to|$)", hint)
+        for piece in piece
+        if ": " in piece
+    ]
+    assert len(suggested) >= 5
+    for piece in suggested:
+        assert isinstance(yaml.safe_load(piece.replace("...", "x")), dict), piece
+
+
+def load_config_hint() -> str:
+    """The hint of the signing error, which suggests two lines."""
+    from jobrunner.config._connections import SIGNING_HINT
+
+    return f"add {SIGNING_HINT}, or serializer: {{unsigned: true}} to accept that"
+
+
+def test_greenlet_workers_without_gevent_are_a_user_error(
+    write_config: Callable[..., Path], project: Path
+) -> None:
+    write_config(
+        "version: 1\ninstances:\n  q:\n    backend: sqlite\n    consumer: {worker_type: greenlet}\n"
+    )
+    code = WITHOUT_PSYCOPG.replace("'psycopg'", "'gevent'")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "validate", "jobs.yaml"],
+        cwd=project,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        "jobs.yaml:5:29: instances.q.consumer.worker_type: greenlet workers need the Python "
+        'package gevent, which is not installed\n  hint: pip install "jobrunner[gevent]"'
+    ) in result.stdout
