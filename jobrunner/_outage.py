@@ -49,6 +49,15 @@ def is_storage_error(exc: BaseException) -> bool:
     return isinstance(exc, kinds)
 
 
+def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """``Type: message`` of ``exc`` on one line (libpq's run over several), ``secrets`` masked."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    # Longest first: a secret that contains another is masked whole.
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 class Outage:
     """The reachability of one storage, shared by every thread of one instance's consumers.
 
@@ -132,8 +141,8 @@ class Outage:
                 log.debug("%s: relief failed", self.label, exc_info=True)
 
     def describe(self, exc: BaseException) -> str:
-        """``Type: message`` of ``exc`` on one line (libpq's run over several), secrets masked."""
-        return self.redact(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        """``Type: message`` of ``exc`` on one line, the instance's secrets masked."""
+        return describe_error(exc, self.secrets)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:

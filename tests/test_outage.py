@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
 
 from jobrunner._outage import FIRST_RETRY, MAX_RETRY, Outage, is_storage_error
+from tests.support.processes import cli
 
 
 class Clock:
@@ -104,3 +107,27 @@ def test_storage_errors_are_told_from_bugs() -> None:
     assert is_storage_error(ConnectionRefusedError())
     assert not is_storage_error(ValueError("a bug"))
     assert not is_storage_error(KeyError("a bug"))
+
+
+@pytest.mark.parametrize("command", [["dead-letters"], ["pause", "tick"]])
+def test_commands_say_an_unreachable_postgres_in_one_line_without_the_password(
+    command: list[str], project: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config(
+        """
+        version: 1
+        instances:
+          default:
+            backend: postgres
+            dsn: postgresql://u:pw-0utage-9@127.0.0.1:1/db
+        schedules:
+          tick: {function: sample_tasks:record, cron: "* * * * *"}
+        """
+    )
+    done = cli(command[0], str(config), *command[1:], cwd=project)
+    assert done.returncode == 1
+    [line] = [x for x in done.stderr.splitlines() if "cannot reach" in x]
+    # libpq's message spans lines; said, it is one, and the next line is not its tail.
+    assert "Connection refused Is the server running" in line
+    assert "pw-0utage-9" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

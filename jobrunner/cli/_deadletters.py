@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from jobrunner._outage import describe_error
 from jobrunner.cli._load import storage_exists
 from jobrunner.config import Config, InstanceConfig, load_config
 from jobrunner.delivery import DeadLetter, Store, secrets_of, short_task_name, store_for
@@ -117,9 +118,7 @@ def _call(instance: InstanceConfig, action: Any) -> Any:
     except JobRunnerError:
         raise
     except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        for secret in secrets_of(instance):
-            text = text.replace(secret, "***")
+        text = describe_error(exc, secrets_of(instance))
         raise RunnerError(
             f"instance {instance.name}: cannot reach its storage {safe_target(instance)} ({text})"
         ) from None

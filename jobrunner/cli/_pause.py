@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from jobrunner._outage import describe_error
 from jobrunner.cli._load import load_quietly
 from jobrunner.config import Config
 from jobrunner.config.model import InstanceConfig
+from jobrunner.delivery import secrets_of
 from jobrunner.errors import JobRunnerError, UnknownNameError
 from jobrunner.factory import make_huey, safe_target
 from jobrunner.scheduling._state import ScheduleState
@@ -100,7 +102,7 @@ def open_state(instance: InstanceConfig) -> Iterator[ScheduleState]:
             raise
         raise JobRunnerError(
             f"cannot reach the storage of instance {instance.name!r} "
-            f"({safe_target(instance)}): {exc}"
+            f"({safe_target(instance)}): {describe_error(exc, secrets_of(instance))}"
         ) from exc
     finally:
         app_huey.storage.close()

@@ -30,6 +30,8 @@ _CLASSES: dict[str, type[huey.Huey]] = {
     "memory": huey.MemoryHuey,
 }
 _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
+# Pages between SQLite checkpoints once a storage failed (SQLite's default: 1,000).
+TIGHT_DISK_CHECKPOINT = 100
 # The advisory lock key that serialises jobrunner's and huey's table creation on PostgreSQL.
 SCHEMA_LOCK = "jobrunner:schema"
 # First wait of a producer polling for a result; huey's is 50 ms (docs/performance.md).
@@ -130,6 +132,9 @@ class SqliteStorage(
         succeeds once the disk has room for the log's pages in the database file.
         """
         with self.lock:
+            # A disk this tight: checkpoint every 100 pages (400 KB) from now on, or the log
+            # regrows into the space just freed (on this connection, only after an outage).
+            self.conn.execute(f"pragma wal_autocheckpoint={TIGHT_DISK_CHECKPOINT}")
             self.conn.execute("pragma wal_checkpoint(TRUNCATE)")
 
 

@@ -337,3 +337,57 @@ def test_safe_target_of_a_custom_instance_names_its_class() -> None:
         storage_class="pkg.mod:Store",
     )
     assert safe_target(instance) == "pkg.mod:Store"
+
+
+def test_runners_creating_the_postgres_tables_at_once_on_a_fresh_database_all_succeed() -> None:
+    """PostgreSQL's ``create table if not exists`` is not safe against itself: twelve at once
+    on a fresh database, as replicas starting together, failed with UniqueViolation on
+    huey's own storage; jobrunner's takes an advisory lock around it and its own tables."""
+    import threading
+
+    from jobrunner.delivery import store_for
+    from jobrunner.factory._backends import PostgresStorage
+    from tests.support.servers import private_postgres_database
+
+    with private_postgres_database() as dsn:
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(12)
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                storage = PostgresStorage(name="q", dsn=dsn)
+                store = store_for(storage)
+                assert store is not None
+                store.setup()
+                storage.close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+
+def test_a_postgres_server_down_at_start_gets_its_tables_on_the_first_connection(
+    postgres_dsn: str,
+) -> None:
+    import uuid
+
+    import psycopg
+
+    from jobrunner.factory._backends import PostgresStorage
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    down = PostgresStorage(name="q", dsn=postgres_dsn.replace(":5432/", ":1/"), table_prefix=prefix)
+    assert down._schema_pending  # no error: the runner starts and reports the outage
+    with pytest.raises(psycopg.OperationalError):
+        down.enqueue(b"x")
+    down.dsn = postgres_dsn  # the server is back
+    down.enqueue(b"x")
+    assert down.queue_size() == 1
+    assert not down._schema_pending
+    down.close()
