@@ -33,6 +33,7 @@ from jobrunner.errors import (
     StorageError,
     UnknownNameError,
 )
+from jobrunner.events import Event
 from jobrunner.handles import Result, ScheduleHandle, TaskHandle
 
 __version__ = "0.1.0"
@@ -42,6 +43,7 @@ __all__ = [
     "BulkEnqueueError",
     "Config",
     "ConfigError",
+    "Event",
     "Handles",
     "Issue",
     "JobRunnerError",
