@@ -40,7 +40,7 @@ PAGE_SIZE = 50
 SCHEDULES_PER_PAGE = 25
 #: Runs read for the overview's chart: a busier hour is drawn from its latest runs (the
 #: caption says so), which keeps the page under 200 ms (benchmarks/dashboard_pages.py).
-CHART_LIMIT = 3_000
+CHART_LIMIT = 1_500
 
 
 @dataclass
