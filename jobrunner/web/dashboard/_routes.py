@@ -112,7 +112,7 @@ def schedules(request: Request, dash: Dashboard) -> Response:
         schedules=_data.schedules(dash, now_utc(), page),
         total=total,
         page_no=page,
-        pages=math.ceil(total / _data.PAGE_SIZE),
+        pages=math.ceil(total / _data.SCHEDULES_PER_PAGE),
     )
 
 

@@ -302,3 +302,17 @@ def test_configuration_shows_the_last_rejected_reload_from_the_history(site: Any
     page = client.get("/config").text
     assert "Last reload rejected" in page
     assert "/srv/jobs.yaml:7:48: tasks.fail.retries: -1 is less than 0" in page
+
+
+def test_schedules_are_listed_by_pages(write_config: Callable[..., Path]) -> None:
+    many = "".join(
+        f'  s{n:02}: {{function: sample_tasks:add, cron: "{n} 3 * * *"}}\n' for n in range(30)
+    )
+    client, app, _ = make_client(write_config(CONFIG + many))  # after tick and nightly
+    with client:
+        first = client.get("/schedules").text
+        assert first.count('<tr id="schedule-') == 25
+        assert "page 1 of 2" in first
+        second = client.get("/schedules?page=1").text
+        assert second.count('<tr id="schedule-') == 32 - 25
+    app.close()
