@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,9 @@ from jobrunner.batch import delete_many, peek_many, put_if_empty_many, put_many
 
 
 @pytest.fixture(params=["sqlite", "redis", "redis-expire", "postgres"])
-def storages(request: pytest.FixtureRequest, write_config: Callable[..., Path]) -> list[BaseStorage]:
+def storages(
+    request: pytest.FixtureRequest, write_config: Callable[..., Path]
+) -> Iterator[list[BaseStorage]]:
     """Three huey storages on one backend, as three runners would hold them."""
     backend = request.param
     if backend == "sqlite":
@@ -27,8 +29,9 @@ def storages(request: pytest.FixtureRequest, write_config: Callable[..., Path]) 
         instance = f"backend: {backend}, url: '{request.getfixturevalue('redis_url')}'"
     config = write_config(f"version: 1\ninstances:\n  main: {{{instance}}}\n")
     apps = [jobrunner.load(config) for _ in range(3)]
-    request.addfinalizer(lambda: [app.close() for app in apps])
-    return [app.huey("main").storage for app in apps]
+    yield [app.huey("main").storage for app in apps]
+    for app in apps:
+        app.close()
 
 
 def test_racing_batched_claims_each_key_is_won_exactly_once(storages: list[BaseStorage]) -> None:
