@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks._env import RedisServer, child_env, jobrunner_command
@@ -35,7 +35,9 @@ from benchmarks._stats import percentile
 ENQUEUED = re.compile(
     r"^(\S+ \S+) INFO jobrunner\.scheduler: schedule (s\d+): tick (\S+ \S+): enqueued task", re.M
 )
-HUEY_ENQUEUED = re.compile(r"^\[(\S+ \S+)\] INFO:huey\.consumer\.Scheduler:\S+:Enqueueing periodic", re.M)
+HUEY_ENQUEUED = re.compile(
+    r"^\[(\S+ \S+)\] INFO:huey\.consumer\.Scheduler:\S+:Enqueueing periodic", re.M
+)
 
 PLAIN_APP = """
 from huey import {cls}, crontab
@@ -106,7 +108,7 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
                 raise RuntimeError("a runner did not start:\n" + logs[0].read_text()[-2000:])
             time.sleep(0.1)
         tick = (int(time.time()) // 60 + 1) * 60
-        label = datetime.utcfromtimestamp(tick).strftime("%Y-%m-%d %H:%MZ")
+        label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%d %H:%MZ")
         deadline = time.monotonic() + (tick - time.time()) + 120
         while time.monotonic() < deadline:
             found = [m for log in logs for m in ENQUEUED.findall(log.read_text()) if m[2] == label]
