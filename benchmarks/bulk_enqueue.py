@@ -73,8 +73,8 @@ def _setups(backend: str, where: str, folder: Path) -> dict[str, Callable[[int],
         "jobrunner, one by one": loop(lambda i: handle()),
     }
     for size in BATCHES:
-        setups[f"jobrunner .map(), batch {size}"] = (
-            lambda n, size=size: handle.map([() for _ in range(n)], batch_size=size)
+        setups[f"jobrunner .map(), batch {size}"] = lambda n, size=size: handle.map(
+            [() for _ in range(n)], batch_size=size
         )
     for name, run in list(setups.items()):
 

@@ -33,7 +33,8 @@ RELOADED = re.compile(r"reloaded \S+ \(generation \d+\): ~schedule s0 ")
 
 def write_config(path: Path, size: int, minute: int = 0) -> None:
     lines = ["version: 1", "tasks:"]
-    lines += [f"  t{i}: {{function: benchmarks._tasks:noop, retries: {i % 3}}}" for i in range(size)]
+    task = "function: benchmarks._tasks:noop"
+    lines += [f"  t{i}: {{{task}, retries: {i % 3}}}" for i in range(size)]
     lines.append("schedules:")
     for i in range(size):
         cron = f"{minute if i == 0 else i % 60} */2 * * *"
@@ -130,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"| `jobrunner validate` | {fmt(validates)} | 2 s |")
     print(f"| `jobrunner run` ready (first tick decided) | {fmt(readies)} | 3 s |")
     print(f"| reload of one changed schedule applied | {fmt(reloads)} | 1 s |")
-    print(f"| runner memory (RSS) | {statistics.median(rsses):.0f} MiB (1 + 1: {small:.0f} MiB) | |")
+    rss = statistics.median(rsses)
+    print(f"| runner memory (RSS) | {rss:.0f} MiB (1 + 1: {small:.0f} MiB) | |")
     print(f"| memory per task or schedule | {per / 1024:.1f} KiB | |")
     return 0
 

@@ -6,8 +6,9 @@
 For each size N, runner count R and backend: N schedules that all fire every minute,
 R ``jobrunner run`` processes (4 thread workers each) on one storage (a private
 ``redis-server``, a private PostgreSQL database of ``JOBRUNNER_TEST_PG``'s server, or one SQLite
-file). Once every runner is up, the next minute is measured: the lag of a run is the time of its
-``enqueued task`` log line minus the minute (p50 / p99 / max over the N runs), and every schedule
+file). Once every runner is up, the next minute is measured: the lag of a run is when it was
+enqueued after the minute, from its ``enqueued task ... (0.123s after the minute)`` log line
+(p50 / p99 / max over the N runs), and every schedule
 must have been enqueued exactly once across the runners. Plain huey (``--no-huey`` to skip) runs
 N ``@huey.periodic_task(crontab())`` in one ``huey_consumer``-style process: huey checks every
 60 s counted from its start, so its lag is wherever in the minute that falls, and R consumers
@@ -25,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks._env import RedisServer, child_env, jobrunner_command
@@ -33,9 +34,13 @@ from benchmarks._pg import private_database
 from benchmarks._stats import percentile
 
 ENQUEUED = re.compile(
-    r"^(\S+ \S+) INFO jobrunner\.scheduler: schedule (s\d+): tick (\S+ \S+): enqueued task", re.M
+    r"^(\S+ \S+) INFO jobrunner\.scheduler: schedule (s\d+): tick (\S+ \S+): enqueued task "
+    r"\S+ \(([\d.]+)s after the minute\)",
+    re.M,
 )
-HUEY_ENQUEUED = re.compile(r"^\[(\S+ \S+)\] INFO:huey\.consumer\.Scheduler:\S+:Enqueueing periodic", re.M)
+HUEY_ENQUEUED = re.compile(
+    r"^\[(\S+ \S+)\] INFO:huey\.consumer\.Scheduler:\S+:Enqueueing periodic", re.M
+)
 
 PLAIN_APP = """
 from huey import {cls}, crontab
@@ -106,7 +111,7 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
                 raise RuntimeError("a runner did not start:\n" + logs[0].read_text()[-2000:])
             time.sleep(0.1)
         tick = (int(time.time()) // 60 + 1) * 60
-        label = datetime.utcfromtimestamp(tick).strftime("%Y-%m-%d %H:%MZ")
+        label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%d %H:%MZ")
         deadline = time.monotonic() + (tick - time.time()) + 120
         while time.monotonic() < deadline:
             found = [m for log in logs for m in ENQUEUED.findall(log.read_text()) if m[2] == label]
@@ -116,7 +121,7 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
     finally:
         _stop(processes)
     found = [m for log in logs for m in ENQUEUED.findall(log.read_text()) if m[2] == label]
-    return _summary([_stamp(m[0]) - tick for m in found], size, Counter(m[1] for m in found))
+    return _summary([float(m[3]) for m in found], size, Counter(m[1] for m in found))
 
 
 def measure_huey(folder: Path, backend: str, where: str, size: int) -> list[str]:

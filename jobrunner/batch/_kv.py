@@ -23,6 +23,15 @@ from huey.storage import (
     SqliteStorage,
 )
 
+# KEYS: huey's result hash. ARGV: key, value pairs. One 0/1 per pair: HSETNX's answer.
+_HSETNX_MANY = r"""
+local won = {}
+for i = 1, #ARGV, 2 do
+  won[#won + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return won
+"""
+
 # SQLite limits the number of parameters of one statement; 3 per row stays far below it.
 _SQLITE_ROWS = 500
 
@@ -49,10 +58,16 @@ def put_if_empty_many(storage: BaseStorage, items: Mapping[str, bytes]) -> set[s
             pipe.set(storage.result_key(key), items[key], nx=True)
         return {k for k, ok in zip(keys, pipe.execute(), strict=True) if ok}
     if isinstance(storage, RedisStorage):
-        pipe = storage.conn.pipeline(transaction=False)
+        # One command with every key: redis-py packs a pipeline command by command, which
+        # cost more than the round trip it saves (10,000 claims: 0.7 s of packing).
+        script = storage.__dict__.get("_jobrunner_hsetnx")
+        if script is None:
+            script = storage._jobrunner_hsetnx = storage.conn.register_script(_HSETNX_MANY)
+        args: list[Any] = []
         for key in keys:
-            pipe.hsetnx(storage.result_key, key, items[key])
-        return {k for k, ok in zip(keys, pipe.execute(), strict=True) if ok}
+            args += (key, items[key])
+        answers = script(keys=[storage.result_key], args=args)
+        return {k for k, ok in zip(keys, answers, strict=True) if ok}
     if isinstance(storage, PostgresStorage):
         rows = storage.sql(
             f"insert into {storage.table_kv} (queue, key, value) "

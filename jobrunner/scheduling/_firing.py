@@ -53,6 +53,7 @@ class Run:
     task: Any = None
     eta: datetime | None = None
     detail: Any = field(default=None, repr=False)
+    at: datetime | None = None  # when the outcome was settled
 
     @property
     def what(self) -> str:
@@ -83,6 +84,7 @@ class Firing:
         self.state = state
         self.now = now
         self.huey_time = huey_time
+        self._unreported: list[Run] = []
 
     def fire(self, runs: list[Run]) -> None:
         """Claim, decide and enqueue ``runs``; raises a storage error after giving back the
@@ -97,7 +99,7 @@ class Firing:
                 mine.append(run)
             else:
                 run.outcome = "taken"
-                self.report(run)
+                self._settled(run)
         try:
             self._decide_all(mine)
         except Exception:
@@ -120,7 +122,7 @@ class Firing:
                 self._prepare(run, now, markers)
                 to_send.append(run)
             else:
-                self.report(run)
+                self._settled(run)
         new_markers = {
             r.config.name: (r.task.id, label(r.tick), "queued", _queued_lease(r, now))
             for r in to_send
@@ -134,12 +136,12 @@ class Firing:
             sent = to_send[: exc.enqueued]
             for run in sent:
                 run.outcome = "enqueued"
-                self.report(run)
+                self._settled(run)
             self._clear_markers(to_send[exc.enqueued :])
             raise
         for run in to_send:
             run.outcome = "enqueued"
-            self.report(run)
+            self._settled(run)
 
     def _prepare(self, run: Run, now: datetime, markers: dict[str, Marker]) -> None:
         task = run.task_class()
@@ -161,18 +163,35 @@ class Firing:
                 except Exception:
                     log.debug("schedule %s: marker not cleared", run.config.name)
 
+    def _settled(self, run: Run) -> None:
+        run.at = self.now()
+        self._unreported.append(run)
+
+    def report_all(self) -> None:
+        """Report every outcome settled since the last call, in order.
+
+        The scheduler calls this once the whole tick is enqueued: writing thousands of log
+        lines between two chunks would delay the later chunks' runs.
+        """
+        runs, self._unreported = self._unreported, []
+        for run in runs:
+            self.report(run)
+
     def report(self, run: Run) -> None:
-        """Tell the outcome of ``run``: the one place per run where it is known."""
+        """Tell the outcome of ``run``: the one place per run where it is known (``run.at``
+        is when it was settled)."""
         name, what = run.config.name, run.what
         if run.outcome == "enqueued":
             self._emit(run, events.CAUGHT_UP if run.caught_up else events.FIRED, id=run.task.id)
         elif run.outcome in ("disabled", "paused", "overlap"):
             self._emit(run, events.SKIPPED, reason=run.outcome)
         if run.outcome == "enqueued":
-            now = self.now()
+            at = run.at or self.now()
             delay = ""
-            if run.eta is not None and run.eta > now:
-                delay = f", runs in {(run.eta - now).total_seconds():.1f}s (jitter)"
+            if run.eta is not None and run.eta > at:
+                delay = f", runs in {(run.eta - at).total_seconds():.1f}s (jitter)"
+            elif not run.caught_up:
+                delay = f" ({(at - run.tick).total_seconds():.3f}s after the minute)"
             log.info("schedule %s: %s: enqueued task %s%s", name, what, run.task.id, delay)
         elif run.outcome == "taken":
             log.debug("schedule %s: %s taken by another runner", name, label(run.tick))
@@ -200,7 +219,8 @@ class Firing:
 
     def _emit(self, run: Run, status: str, **fields: Any) -> None:
         """One schedule event; ``lag``: how long after the tick it was decided (seconds)."""
-        data: dict[str, Any] = {"lag": round((self.now() - run.tick).total_seconds(), 3)}
+        settled = run.at or self.now()
+        data: dict[str, Any] = {"lag": round((settled - run.tick).total_seconds(), 3)}
         if "reason" in fields:
             data["reason"] = fields.pop("reason")
         config = run.config

@@ -233,6 +233,8 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                     names(config.name for _, config in chunk),
                     _label(tick),
                 )
+        decided, settled = time.monotonic() - began, self.now()
+        self.firing.report_all()
         first = not self._passes
         self._passes += 1
         # At INFO once: "ready" for the first tick; then at DEBUG, one line per tick.
@@ -241,8 +243,8 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             "tick %s: %d schedule(s) decided in %.3fs, %.3fs after the minute",
             _label(tick),
             len(schedules),
-            time.monotonic() - began,
-            (self.now() - tick).total_seconds(),
+            decided,
+            (settled - tick).total_seconds(),
         )
         self._maybe_sweep(tick)
 

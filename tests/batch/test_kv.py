@@ -1,0 +1,63 @@
+"""Batched key/value operations on real storages: each key behaves as huey's single-key call."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from huey.storage import BaseStorage
+
+import jobrunner
+from jobrunner.batch import delete_many, peek_many, put_if_empty_many, put_many
+
+
+@pytest.fixture(params=["sqlite", "redis", "redis-expire", "postgres"])
+def storages(
+    request: pytest.FixtureRequest, write_config: Callable[..., Path]
+) -> Iterator[list[BaseStorage]]:
+    """Three huey storages on one backend, as three runners would hold them."""
+    backend = request.param
+    if backend == "sqlite":
+        instance = "backend: sqlite, filename: queue.db"
+    elif backend == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        instance = f"backend: postgres, dsn: '{dsn}', name: q{uuid.uuid4().hex[:8]}"
+    else:
+        instance = f"backend: {backend}, url: '{request.getfixturevalue('redis_url')}'"
+    config = write_config(f"version: 1\ninstances:\n  main: {{{instance}}}\n")
+    apps = [jobrunner.load(config) for _ in range(3)]
+    yield [app.huey("main").storage for app in apps]
+    for app in apps:
+        app.close()
+
+
+def test_racing_batched_claims_each_key_is_won_exactly_once(storages: list[BaseStorage]) -> None:
+    keys = [f"jobrunner:claim:s{i}:20260504T1200Z" for i in range(1500)]
+    won: list[set[str]] = [set(), set(), set()]
+
+    def claim(index: int) -> None:
+        # Each runner asks for every key, in its own order.
+        mine = keys[index * 500 :] + keys[: index * 500]
+        won[index] = put_if_empty_many(storages[index], dict.fromkeys(mine, b"x"))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(len(w) for w in won) == len(keys)
+    assert set().union(*won) == set(keys)
+    # Asking again wins nothing.
+    assert put_if_empty_many(storages[0], dict.fromkeys(keys, b"y")) == set()
+
+
+def test_put_peek_delete_many(storages: list[BaseStorage]) -> None:
+    storage = storages[0]
+    put_many(storage, {"a": b"1", "b": b"2"})
+    put_many(storage, {"b": b"3"})
+    assert peek_many(storage, ["a", "b", "c"]) == {"a": b"1", "b": b"3"}
+    delete_many(storage, ["a", "c"])
+    assert peek_many(storage, ["a", "b"]) == {"b": b"3"}
