@@ -91,3 +91,20 @@ def test_top_level_x_keys_are_accepted_and_ignored(write_config: Callable[..., P
     config = load_config(path).config
     assert config.tasks["add"].options.retries == 3
     assert list(config.tasks) == ["add"]
+
+
+def test_thousands_of_errors_of_every_stage_are_counted(
+    write_config: Callable[..., Path],
+) -> None:
+    # Each schedule breaks the schema, a time zone and a task reference: every stage has
+    # thousands of errors to report and compare (pairwise, this took minutes).
+    lines = ["version: 1", "tasks:", "  real: {function: sample_tasks:add}", "schedules:"]
+    lines += [
+        f"  s{i}: {{task: gone{i}, cron: '* * * * *', extra: 1, timezone: Mars/Base{i}}}"
+        for i in range(3000)
+    ]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config("\n".join(lines) + "\n"))
+    assert caught.value.count == 9000
+    text = caught.value.format()
+    assert text.splitlines()[-1] == "... and 8,900 more problems not shown"
