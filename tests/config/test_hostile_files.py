@@ -108,3 +108,14 @@ def test_thousands_of_errors_of_every_stage_are_counted(
     assert caught.value.count == 9000
     text = caught.value.format()
     assert text.splitlines()[-1] == "... and 8,900 more problems not shown"
+
+
+def test_a_file_of_more_than_a_million_values_is_refused_before_it_is_composed(
+    write_config: Callable[..., Path],
+) -> None:
+    # 4.4 MB, under the size limit: counted on the parser's events, not on a node tree.
+    path = write_config("version: 1\nx-many:\n" + "- 1\n" * 1_100_000)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [issue] = caught.value.issues
+    assert issue.message.startswith("the file holds more than 1,000,000 values")
