@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ def load_config(
     broken = {dotted(path) for path in doc.broken}
     unreadable = [issue for issue in issues if issue.path in broken]
     values = interpolate(doc, os.environ if environ is None else environ)
-    values += [issue for issue in validate_schema(doc) if not _covered(issue, unreadable + values)]
+    values += _uncovered(validate_schema(doc), unreadable + values)
     config, later = resolve(doc, Path(file))
     folder = Path(file).resolve().parent
     add_search_path(folder)
@@ -76,7 +76,7 @@ def load_config(
         later += failed_setup
         if not failed_setup:
             later += check_references(doc, {**_references(doc.data), **hook_references(doc.data)})
-    issues += values + [issue for issue in later if not _covered(issue, unreadable + values)]
+    issues += values + _uncovered(later, unreadable + values)
     issues = redact(issues, secrets_of(doc))
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
@@ -93,14 +93,27 @@ def _empty(text: str, file: str) -> Issue:
     return Issue(file, 0, 0, "", "the file is empty", _START)
 
 
-def _covered(issue: Issue, earlier: list[Issue]) -> bool:
-    """Whether an earlier stage already reported this value, or a value that contains it."""
-    for other in earlier:
-        if other.path == issue.path:
+def _uncovered(issues: Iterable[Issue], earlier: list[Issue]) -> list[Issue]:
+    """``issues`` but those an earlier stage reported: the same value or one containing it.
+
+    Compared through a set of paths, so a file with a hundred thousand errors per stage
+    is not compared pair by pair.
+    """
+    paths = {other.path for other in earlier}
+    return [issue for issue in issues if not _within(issue.path, paths)]
+
+
+def _within(path: str, paths: set[str]) -> bool:
+    if path in paths:
+        return True
+    # Each enclosing path of `a.b[0].c`: `a.b[0]`, `a.b`, `a`.
+    while True:
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            return False
+        path = path[:cut]
+        if path in paths:
             return True
-        if other.path and issue.path.startswith((other.path + ".", other.path + "[")):
-            return True
-    return False
 
 
 MAX_BYTES = 8 * 1024 * 1024

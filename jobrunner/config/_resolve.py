@@ -8,6 +8,7 @@ broken task does not hide the errors of the next.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,7 @@ from jobrunner.config.model import (
     TaskConfig,
     TaskOptions,
 )
-from jobrunner.errors import Issue
+from jobrunner.errors import MAX_SHOWN, Issue
 from jobrunner.scheduling import Cron, CronError
 
 # Instance keys that configure jobrunner/huey itself; every other key of an
@@ -249,7 +250,7 @@ def _pick_instance(
     known = list(raw_instances)
     if explicit is not None:
         if explicit not in raw_instances:
-            issues.append(_unknown(doc, (*where, "instance"), "instance", explicit, known))
+            issues.append(_unknown(doc, (*where, "instance"), "instance", explicit, known, issues))
             return None
         return explicit
     if len(known) == 1:
@@ -306,7 +307,9 @@ def _schedule(
     base = defaults
     if task_name is not None:
         if task_name not in raw_tasks:
-            issues.append(_unknown(doc, (*where, "task"), "task", task_name, list(raw_tasks)))
+            issues.append(
+                _unknown(doc, (*where, "task"), "task", task_name, list(raw_tasks), issues)
+            )
             return None
         task = tasks.get(task_name)
         if task is None:
@@ -412,9 +415,9 @@ def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[I
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(zone, sorted(available_timezones()), n=1)
+        close = _close(zone, _zone_names(), issues)
         hint = (
-            f"did you mean {close[0]!r}?"
+            f"did you mean {close!r}?"
             if close
             else "use an IANA name such as Europe/Berlin, or UTC, or local"
         )
@@ -426,11 +429,29 @@ def _backend(raw_instances: Mapping[str, Any], instance: str) -> str | None:
     return raw.get("backend", "sqlite") if isinstance(raw, Mapping) else None
 
 
+@functools.cache
+def _zone_names() -> list[str]:
+    # available_timezones() walks the zone folders: once per process, not per zone.
+    return sorted(available_timezones())
+
+
+def _close(word: str, choices: list[str], issues: list[Issue]) -> str | None:
+    """The choice closest to ``word`` for a did-you-mean hint, when the hint can be read."""
+    if len(issues) >= MAX_SHOWN:
+        return None  # past the errors that are printed: a hostile file must not cost this
+    found = difflib.get_close_matches(word, choices, n=1)
+    return found[0] if found else None
+
+
 def _unknown(
-    doc: Document, where: tuple[str, ...], kind: str, name: str, known: list[str]
+    doc: Document,
+    where: tuple[str, ...],
+    kind: str,
+    name: str,
+    known: list[str],
+    issues: list[Issue],
 ) -> Issue:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = (
-        f"did you mean {close[0]!r}?" if close else f"defined {kind}s: {', '.join(known) or 'none'}"
-    )
+    close = _close(name, known, issues)
+    listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
+    hint = f"did you mean {close!r}?" if close else f"defined {kind}s: {listed or 'none'}"
     return doc.issue(where, f"unknown {kind} {quote(name)}", hint)

@@ -177,8 +177,47 @@ MAX_KEPT = 1_000
 """Issues of one kind kept while reading; the rest are only counted (``Document.omitted``)."""
 
 
+# A value takes two characters at least ("1,"): a shorter text cannot hold MAX_VALUES.
+_COUNT_FROM = 2 * MAX_VALUES
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
+
+
+def _too_many_values(text: str) -> bool:
+    """Whether ``text`` has more than MAX_VALUES nodes, counted on the parser's events.
+
+    Composing a node tree that large takes a gigabyte; the events come one at a time.
+    """
+    if len(text) < _COUNT_FROM:
+        return False
+    loader = _FAST_LOADER if _FAST_LOADER is not None else yaml.SafeLoader
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > MAX_VALUES:
+                    return True
+    except yaml.YAMLError:
+        return False  # the syntax error is reported by the real parse
+    return False
+
+
+def _too_large(file: str) -> Issue:
+    return Issue(
+        file,
+        0,
+        0,
+        "",
+        f"the file holds more than {MAX_VALUES:,} values (each alias counted as a copy "
+        "of what it refers to); refused",
+        "split the file, or use fewer nested aliases",
+    )
+
+
 def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     """Parse ``text``; return the document and the issues found (syntax, duplicates)."""
+    if _too_many_values(text):
+        return Document(file, None), [_too_large(file)]
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -192,17 +231,7 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     # bytes into billions of values; counted on the node graph, that costs its size.
     if expanded_size(node, MAX_VALUES) > MAX_VALUES:
         doc.root = None
-        return doc, [
-            Issue(
-                file,
-                0,
-                0,
-                "",
-                f"the file holds more than {MAX_VALUES:,} values (each alias counted as a copy "
-                "of what it refers to); refused",
-                "split the file, or use fewer nested aliases",
-            )
-        ]
+        return doc, [_too_large(file)]
     issues: list[Issue] = []
     constructor = yaml.SafeLoader("")
     doc.data = _build(node, (), doc, constructor, issues, set())

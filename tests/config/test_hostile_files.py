@@ -91,3 +91,31 @@ def test_top_level_x_keys_are_accepted_and_ignored(write_config: Callable[..., P
     config = load_config(path).config
     assert config.tasks["add"].options.retries == 3
     assert list(config.tasks) == ["add"]
+
+
+def test_thousands_of_errors_of_every_stage_are_counted(
+    write_config: Callable[..., Path],
+) -> None:
+    # Each schedule breaks the schema, a time zone and a task reference: every stage has
+    # thousands of errors to report and compare (pairwise, this took minutes).
+    lines = ["version: 1", "tasks:", "  real: {function: sample_tasks:add}", "schedules:"]
+    lines += [
+        f"  s{i}: {{task: gone{i}, cron: '* * * * *', extra: 1, timezone: Mars/Base{i}}}"
+        for i in range(3000)
+    ]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config("\n".join(lines) + "\n"))
+    assert caught.value.count == 9000
+    text = caught.value.format()
+    assert text.splitlines()[-1] == "... and 8,900 more problems not shown"
+
+
+def test_a_file_of_more_than_a_million_values_is_refused_before_it_is_composed(
+    write_config: Callable[..., Path],
+) -> None:
+    # 4.4 MB, under the size limit: counted on the parser's events, not on a node tree.
+    path = write_config("version: 1\nx-many:\n" + "- 1\n" * 1_100_000)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [issue] = caught.value.issues
+    assert issue.message.startswith("the file holds more than 1,000,000 values")
