@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from jobrunner._outage import FIRST_RETRY, MAX_RETRY, Outage, is_storage_error
+from jobrunner._outage import FIRST_RETRY, MAX_RETRY, Outage, is_storage_error, outage_of
 from tests.support.processes import cli
 
 
@@ -131,3 +131,43 @@ def test_commands_say_an_unreachable_postgres_in_one_line_without_the_password(
     assert "Connection refused Is the server running" in line
     assert "pw-0utage-9" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+class _Flag:
+    """A stop flag whose waits are recorded, not slept."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        return False
+
+    def is_set(self) -> bool:
+        return False
+
+
+def test_workers_and_scheduler_on_a_dead_redis_log_one_line_and_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import huey
+
+    from jobrunner._polling import PollingWorker
+    from jobrunner.scheduling._scheduler import JobRunnerScheduler
+
+    caplog.set_level(logging.DEBUG)
+    dead = huey.RedisHuey("dead", url="redis://127.0.0.1:1/0")
+    outage_of(dead).clock = Clock()  # frozen: however slow the machine, one backoff step
+    flag = _Flag()
+    workers = [PollingWorker(dead, flag, 0.1, 10.0, 1.15) for _ in range(4)]
+    scheduler = JobRunnerScheduler(dead, flag, 1, True)
+    for _ in range(10):
+        for worker in workers:
+            worker.loop()
+        scheduler.loop()
+    assert not [r for r in caplog.records if r.exc_info]  # huey's loops log a traceback each
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("instance dead: storage unreachable (ConnectionError: ")
+    # Everyone waits for the same next try, a second away, instead of spinning.
+    assert flag.waits == [1.0] * 50

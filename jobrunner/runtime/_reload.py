@@ -42,10 +42,9 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from jobrunner import events
-from jobrunner._outage import Outage, is_storage_error, outage_of
+from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.app import gc_paused
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
-from jobrunner.delivery import secrets_of
 from jobrunner.errors import ConfigError, Issue, StorageError, format_issues
 from jobrunner.factory import (
     SCHEDULE_PREFIX,
@@ -63,6 +62,7 @@ from jobrunner.runtime._reload_plan import (
     build_instance,
     count_waiting,
     make_plan,
+    unreachable,
 )
 from jobrunner.runtime._retiring import Retiring, waiting_in
 
@@ -193,33 +193,15 @@ class Reloader:
         try:
             for name in sorted(plan.rebuild | added):
                 built[name] = build_instance(new.instances[name], new)
-            self._try_connections(new, built)
+            old = self.runner.app_or_fail().config.instances
+            problem = unreachable(old, new, built, set(self.runner.consumers))
+            if problem is not None:
+                raise _Refused(problem)
         except BaseException:
             for done in built.values():
                 done.huey.storage.close()
             raise
         return built
-
-    def _try_connections(self, new: Config, built: Mapping[str, Built]) -> None:
-        """Refuse a reload whose new or moved storage (address, credentials) does not answer.
-
-        Applied, it would retire a working consumer for one that only reports an outage.
-        """
-        old = self.runner.app_or_fail().config.instances
-        for name, done in built.items():
-            instance = new.instances[name]
-            if name in old and not storage_moved(old[name], instance):
-                continue
-            if instance.immediate or (name not in self.runner.consumers and name in old):
-                continue
-            try:
-                done.huey.pending_count()  # one round trip, on every backend
-            except Exception as exc:
-                outage = Outage(f"instance {name}", secrets_of(instance))
-                raise _Refused(
-                    f"instance {name}: cannot reach its new storage "
-                    f"({instance.backend} {safe_target(instance)}): {outage.describe(exc)}"
-                ) from None
 
     def _plan(self, new: Config) -> Plan:
         runner = self.runner

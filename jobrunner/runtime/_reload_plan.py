@@ -7,17 +7,19 @@ tasks registered and imported, so that a failure rejects the reload untouched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import huey
 from huey.api import TaskWrapper
 
+from jobrunner._outage import describe_error
 from jobrunner.config import Config, InstanceConfig
 from jobrunner.config._imports import explain_import_error
+from jobrunner.delivery import secrets_of
 from jobrunner.errors import ConfigError, Issue
-from jobrunner.factory import make_huey, register_schedule, register_task
+from jobrunner.factory import make_huey, register_schedule, register_task, safe_target
 from jobrunner.runtime._diff import Change, Definition, diff_configs, log_order, storage_moved
 from jobrunner.runtime._hooks import install_hooks
 
@@ -170,3 +172,28 @@ def count_waiting(app_huey: huey.Huey, names: Iterable[str]) -> dict[str, int]:
             if name in counts:
                 counts[name] += 1
     return counts
+
+
+def unreachable(
+    old: Mapping[str, InstanceConfig], new: Config, built: Mapping[str, Built], running: set[str]
+) -> str | None:
+    """Why a new or moved storage (address, credentials, queue) of ``built`` does not answer.
+
+    Applied, such a reload would retire a working consumer for one that only reports an
+    outage; None when every one answers (one round trip each).
+    """
+    for name, done in built.items():
+        instance = new.instances[name]
+        if name in old and not storage_moved(old[name], instance):
+            continue
+        if instance.immediate or (name not in running and name in old):
+            continue
+        try:
+            done.huey.pending_count()
+        except Exception as exc:
+            return (
+                f"instance {name}: cannot reach its new storage "
+                f"({instance.backend} {safe_target(instance)}): "
+                f"{describe_error(exc, secrets_of(instance))}"
+            )
+    return None

@@ -115,14 +115,15 @@ def test_a_released_message_keeps_its_priority(backend: Backend) -> None:
 
 def test_recover_puts_back_only_what_expired_leases_hold(backend: Backend) -> None:
     store = backend.store
-    store.renew("dead", 0.2)
+    store.renew("dead", 30)
     store.renew("alive", 30)
     backend.send("of-dead")
     backend.send("of-alive")
     assert store.take("dead", []) is not None
     assert store.take("alive", []) is not None
     assert store.recover() == []  # nobody expired yet
-    time.sleep(0.35)
+    # It stops renewing: a lease that ended a second ago (no sub-second real-time lease).
+    store.renew("dead", -1)
     found = store.recover()
     assert [(r.consumer, r.count) for r in found] == [("dead", 1)]
     assert store.in_flight() == {"alive": 1}
@@ -137,11 +138,11 @@ def test_an_acknowledgement_after_recovery_does_not_remove_the_requeued_message(
     backend: Backend,
 ) -> None:
     store = backend.store
-    store.renew("slow", 0.2)
+    store.renew("slow", 30)
     backend.send("a")
     taken = store.take("slow", [])
     assert taken is not None
-    time.sleep(0.35)
+    store.renew("slow", -1)  # stalled past its lease
     assert store.recover()
     store.ack("slow", [taken.token])  # the stalled consumer finishes late
     assert backend.queued() == 1
@@ -149,9 +150,9 @@ def test_an_acknowledgement_after_recovery_does_not_remove_the_requeued_message(
 
 def test_renew_tells_whether_the_lease_was_new_valid_or_expired(backend: Backend) -> None:
     store = backend.store
-    assert store.renew("c1", 0.2) == 0
-    assert store.renew("c1", 0.2) == 1
-    time.sleep(0.35)
+    assert store.renew("c1", 30) == 0
+    assert store.renew("c1", 30) == 1
+    assert store.renew("c1", -1) == 1  # still valid when renewed, into the past
     assert store.renew("c1", 30) == 2
 
 

@@ -77,7 +77,7 @@ def test_a_reload_to_a_storage_that_does_not_answer_is_rejected_and_the_old_one_
     config = write_config(_config(backend, key, good, queue))
     out = project / "out.jsonl"
     with Runner(config) as runner:
-        runner.wait_for("Huey consumer started", timeout=60)
+        runner.wait_for("INFO jobrunner: watching ", timeout=60)
         save(config, _config(backend, key, bad, queue))
         runner.wait_for("reload rejected: ", timeout=60)
         # A producer still on the good storage: the running consumer takes its task.
