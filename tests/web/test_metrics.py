@@ -176,3 +176,34 @@ tasks:
         for _ in range(3):
             scrape(url)
         assert taken == ["default"] * 4
+
+
+@pytest.mark.slow
+def test_reloads_count_by_result_and_the_generation_follows(
+    write_config: Callable[..., Path],
+) -> None:
+    text = """
+version: 1
+http: {listen: "127.0.0.1:0"}
+tasks:
+  add: {function: sample_tasks:add}
+"""
+    config = write_config(text)
+    with Runner(config) as runner:
+        url = endpoint_url(runner)
+        config.write_text(text.lstrip() + "  echo: {function: sample_tasks:echo}\n")
+        runner.wait_for("INFO jobrunner: reloaded ")
+        config.write_text(text.lstrip() + "  broken: {function: 3}\n")
+        runner.wait_for("ERROR jobrunner: reload rejected: ")
+
+        def reloads() -> dict[str, float]:
+            samples = scrape(url)
+            return {
+                dict(labels)["result"]: value
+                for (name, labels), value in samples.items()
+                if name == "jobrunner_reloads_total"
+            }
+
+        wait_until(lambda: reloads() == {"applied": 1, "rejected": 1}, 30, "reload counts")
+        assert scrape(url)[("jobrunner_config_generation", frozenset())] == 2
+        assert runner.stop() == 0
