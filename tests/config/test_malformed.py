@@ -165,7 +165,7 @@ CASES = [
                 1,
                 "workers",
                 "unknown key 'workers'",
-                "allowed keys here: defaults, instances, schedules, tasks, timezone, version",
+                "allowed keys here: defaults, http, instances, schedules, tasks, timezone, version",
             ),
         ],
     ),

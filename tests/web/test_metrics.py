@@ -117,14 +117,26 @@ tasks:
         assert value("jobrunner_task_run_duration_seconds_count", task="add") == 30
         # Each flaky task ran twice: one failed attempt, one that completed.
         assert value("jobrunner_task_run_duration_seconds_count", task="flaky") == 20
-        assert (
-            value("jobrunner_workers", state="busy") + value("jobrunner_workers", state="idle") == 4
-        )
-        assert value("jobrunner_in_flight_tasks") == 0
-        assert value("jobrunner_dead_letters") == 0
+        # Every run has ended: all 4 workers idle.
+        assert value("jobrunner_workers", state="busy") == 0
+        assert value("jobrunner_workers", state="idle") == 4
         assert value("jobrunner_consumers_up") >= 1
-        # The gauges are cached: wait for a snapshot taken after the queue drained.
-        wait_until(lambda: scrape(url)[("jobrunner_queue_depth", main)] == 0, 30, "queue empty")
+
+        def drained() -> bool:
+            # The storage gauges come from a snapshot cached up to 5 s: wait for one taken
+            # after the last run.
+            fresh = scrape(url)
+            return all(
+                fresh.get((name, main)) == 0
+                for name in (
+                    "jobrunner_queue_depth",
+                    "jobrunner_in_flight_tasks",
+                    "jobrunner_scheduled_tasks",
+                    "jobrunner_dead_letters",
+                )
+            )
+
+        wait_until(drained, 30, "storage gauges at 0")
         assert samples[("jobrunner_config_generation", frozenset())] == 1
         assert runner.stop() == 0
     # The failing tasks log their tracebacks; nothing else may fail.
@@ -164,3 +176,34 @@ tasks:
         for _ in range(3):
             scrape(url)
         assert taken == ["default"] * 4
+
+
+@pytest.mark.slow
+def test_reloads_count_by_result_and_the_generation_follows(
+    write_config: Callable[..., Path],
+) -> None:
+    text = """
+version: 1
+http: {listen: "127.0.0.1:0"}
+tasks:
+  add: {function: sample_tasks:add}
+"""
+    config = write_config(text)
+    with Runner(config) as runner:
+        url = endpoint_url(runner)
+        config.write_text(text.lstrip() + "  echo: {function: sample_tasks:echo}\n")
+        runner.wait_for("INFO jobrunner: reloaded ")
+        config.write_text(text.lstrip() + "  broken: {function: 3}\n")
+        runner.wait_for("ERROR jobrunner: reload rejected: ")
+
+        def reloads() -> dict[str, float]:
+            samples = scrape(url)
+            return {
+                dict(labels)["result"]: value
+                for (name, labels), value in samples.items()
+                if name == "jobrunner_reloads_total"
+            }
+
+        wait_until(lambda: reloads() == {"applied": 1, "rejected": 1}, 30, "reload counts")
+        assert scrape(url)[("jobrunner_config_generation", frozenset())] == 2
+        assert runner.stop() == 0
