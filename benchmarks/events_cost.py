@@ -45,8 +45,9 @@ def _instance(backend: str, storage: dict[str, Any], history: bool) -> InstanceC
     )
 
 
-def drain_once(instance: InstanceConfig, tasks: int) -> tuple[float, int]:
-    """Tasks per second of one drain, and how many events reached the history."""
+def drain_once(instance: InstanceConfig, tasks: int) -> tuple[float, float, int]:
+    """Tasks per second of one drain, this process's CPU per task (us, flushing the events
+    included), and how many events reached the history."""
     app_huey = make_huey(instance)
     done = itertools.count(1)
     finished = [0]
@@ -60,6 +61,7 @@ def drain_once(instance: InstanceConfig, tasks: int) -> tuple[float, int]:
         noop()
     settings = ConsumerConfig(workers=WORKERS, periodic=False)
     consumer = make_consumer(app_huey, settings, lease=instance.lease, instance=instance)
+    cpu = time.process_time()
     started = time.perf_counter()
     consumer.start()
     deadline = time.monotonic() + 600
@@ -69,6 +71,7 @@ def drain_once(instance: InstanceConfig, tasks: int) -> tuple[float, int]:
         time.sleep(0.001)
     elapsed = time.perf_counter() - started
     consumer.stop(graceful=True)
+    cpu_us = (time.process_time() - cpu) / tasks * 1e6
     written = 0
     history = events.history_for(app_huey.storage)
     if instance.events.history and history is not None:
@@ -78,7 +81,7 @@ def drain_once(instance: InstanceConfig, tasks: int) -> tuple[float, int]:
         history.close()
     events.reset()
     _clear(app_huey)
-    return tasks / elapsed, written
+    return tasks / elapsed, cpu_us, written
 
 
 def _clear(app_huey: Any) -> None:
@@ -88,10 +91,11 @@ def _clear(app_huey: Any) -> None:
     storage.close()
 
 
-def run(
-    backends: dict[str, InstanceConfig], tasks: int, runs: int
-) -> dict[str, dict[str, list[float]]]:
-    figures: dict[str, dict[str, list[float]]] = {b: {s: [] for s in SIDES} for b in backends}
+Figures = dict[str, dict[str, list[tuple[float, float]]]]
+
+
+def run(backends: dict[str, InstanceConfig], tasks: int, runs: int) -> Figures:
+    figures: Figures = {b: {s: [] for s in SIDES} for b in backends}
     for name, base in backends.items():
         for index in range(runs):
             sides = list(SIDES) if index % 2 == 0 else list(SIDES)[::-1]
@@ -102,31 +106,33 @@ def run(
                     folder = Path(base.storage["filename"]).parent
                     storage = {"filename": str(folder / f"run{index}{int(history)}.db")}
                     instance = replace(instance, storage=MappingProxyType(storage))
-                rate, written = drain_once(instance, tasks)
-                figures[name][side].append(rate)
+                rate, cpu_us, written = drain_once(instance, tasks)
+                figures[name][side].append((rate, cpu_us))
                 print(
                     f"  {name} run {index + 1} {side}: {rate:,.0f} tasks/s, "
-                    f"{written:,} complete events in the history",
+                    f"{cpu_us:.0f} us CPU/task, {written:,} complete events in the history",
                     file=sys.stderr,
                 )
     return figures
 
 
-def table(figures: dict[str, dict[str, list[float]]], tasks: int, runs: int) -> str:
+def table(figures: Figures, tasks: int, runs: int) -> str:
     lines = [
         f"Drain of {tasks:,} no-op tasks, {WORKERS} thread workers, jobrunner's consumer, "
         f"median of {runs} runs per side (the sides alternate):",
         "",
-        "| backend | events | tasks/s per run | median tasks/s | on/off |",
-        "|---|---|---|---|---|",
+        "| backend | events | tasks/s per run | median tasks/s | on/off | CPU/task (consumer) |",
+        "|---|---|---|---|---|---|",
     ]
     for backend, sides in figures.items():
-        off = statistics.median(sides[SIDES[0]])
-        for side, rates in sides.items():
-            median = statistics.median(rates)
-            runs_text = ", ".join(f"{r:,.0f}" for r in rates)
+        off = statistics.median(r for r, _ in sides[SIDES[0]])
+        for side, drains in sides.items():
+            median = statistics.median(r for r, _ in drains)
+            cpu = statistics.median(c for _, c in drains)
+            runs_text = ", ".join(f"{r:,.0f}" for r, _ in drains)
             lines.append(
-                f"| {backend} | {side} | {runs_text} | {median:,.0f} | {median / off:.2f} |"
+                f"| {backend} | {side} | {runs_text} | {median:,.0f} | {median / off:.2f} "
+                f"| {cpu:.0f} us |"
             )
     return "\n".join(lines)
 

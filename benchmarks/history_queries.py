@@ -30,6 +30,9 @@ WEEK = 7 * 86400.0
 QUERIES: dict[str, HistoryQuery] = {
     "newest 50": HistoryQuery(limit=50),
     "task (1 of 20), 50": HistoryQuery(task="task7", limit=50),
+    "task, outcomes, 50": HistoryQuery(
+        task="task7", statuses=frozenset({"complete", "error", "retrying"}), limit=50
+    ),
     "schedule (1 of 5), 50": HistoryQuery(schedule="schedule3", limit=50),
     "status error, 50": HistoryQuery(statuses=frozenset({"error"}), limit=50),
     "task + status error, 50": HistoryQuery(task="task7", statuses=frozenset({"error"}), limit=50),

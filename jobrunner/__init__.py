@@ -23,7 +23,15 @@ if _os.environ.pop("JOBRUNNER_GEVENT_PATCH", None) == "1":
 
 from jobrunner.app import App, Handles, load
 from jobrunner.config import Config, load_config
-from jobrunner.errors import ConfigError, Issue, JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.errors import (
+    ConfigError,
+    Issue,
+    JobRunnerError,
+    RunnerError,
+    StorageError,
+    UnknownNameError,
+)
+from jobrunner.events import Event
 
 __version__ = "0.1.0"
 
@@ -31,10 +39,12 @@ __all__ = [
     "App",
     "Config",
     "ConfigError",
+    "Event",
     "Handles",
     "Issue",
     "JobRunnerError",
     "RunnerError",
+    "StorageError",
     "UnknownNameError",
     "__version__",
     "load",

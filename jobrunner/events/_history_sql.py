@@ -23,6 +23,7 @@ from jobrunner.events._model import FREQUENT, Event
 
 class _SqlHistory(History):
     p: str  # the driver's placeholder
+    id_suffix: str
     event: str
     consumer: str
     id_column: str
@@ -41,13 +42,15 @@ class _SqlHistory(History):
             f"create table if not exists {e} ({self.id_column}, queue text not null, "
             "ts double precision not null, status text not null, task text, schedule text, "
             "body text not null)",
-            f"create index if not exists {e}_queue_ts on {e} (queue, ts)",
-            f"create index if not exists {e}_task on {e} (queue, task, ts)",
-            f"create index if not exists {e}_schedule on {e} (queue, schedule, ts) "
+            # Newest first is by id (the order rows were written); each index ends with
+            # it (SQLite's do implicitly), and time filters are checked along the way.
+            f"create index if not exists {e}_queue_id on {e} (queue{self.id_suffix})",
+            f"create index if not exists {e}_task_id on {e} (queue, task{self.id_suffix})",
+            f"create index if not exists {e}_schedule_id on {e} (queue, schedule{self.id_suffix}) "
             "where schedule is not null",
-            # Partial: the frequent statuses are met at once scanning by time, and
+            # Partial: the frequent statuses are met at once scanning the newest rows, and
             # indexing them would slow every insert of a drain.
-            f"create index if not exists {e}_status on {e} (queue, status, ts) "
+            f"create index if not exists {e}_status_id on {e} (queue, status{self.id_suffix}) "
             f"where status not in ({', '.join(repr(s) for s in sorted(FREQUENT))})",
             f"create table if not exists {c} (queue text not null, id text not null, "
             "heartbeat double precision not null, body text not null, primary key (queue, id))",
@@ -130,8 +133,7 @@ class _SqlHistory(History):
             params.append(query.until)
         params.append(query.limit)
         rows = self._rows(
-            f"select body from {self.event} where {' and '.join(where)} "
-            f"order by ts desc, id desc limit {p}",
+            f"select body from {self.event} where {' and '.join(where)} order by id desc limit {p}",
             params,
         )
         return [Event.from_json(body) for (body,) in rows]
@@ -207,6 +209,7 @@ class SqliteHistory(_SqlHistory):
     event = "jobrunner_event"
     consumer = "jobrunner_consumer"
     id_column = "id integer primary key"
+    id_suffix = ""  # a SQLite index holds the rowid, in order
 
     def exists(self) -> bool:
         rows = self._rows(
@@ -232,6 +235,7 @@ class SqliteHistory(_SqlHistory):
 class PostgresHistory(_SqlHistory):
     p = "%s"
     id_column = "id bigserial primary key"
+    id_suffix = ", id"
 
     def __init__(self, storage: BaseSqlStorage) -> None:
         super().__init__(storage)

@@ -8,15 +8,17 @@ events in its own bounded buffer, is retried with backoff and is logged once per
 outage. When a buffer is full the oldest events are dropped and counted.
 
 Process workers are forked children: their hub forwards each batch to the parent
-through a ``multiprocessing`` queue created before the fork, and the parent's
+through a Unix datagram socket pair made before the fork (a datagram arrives whole,
+so several children can share it), and the parent's
 dispatcher feeds them to its subscribers and sinks as if emitted there.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import multiprocessing
 import os
+import pickle
 import socket
 import threading
 import time
@@ -30,6 +32,8 @@ log = logging.getLogger("jobrunner.events")
 
 #: The dispatcher wakes this often: buffered events reach the sinks within about this long.
 FLUSH_INTERVAL = 0.25
+#: Events dispatched at a time: the dispatcher lets the workers run in between.
+CHUNK = 100
 #: Events kept while the sinks lag (per process, and per sink while it is down).
 BUFFER_SIZE = 10_000
 
@@ -71,7 +75,8 @@ class Hub:
         self._lock = threading.RLock()  # dispatching; sink and subscriber lists
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._forward: Any = None  # multiprocessing queue: children -> this process
+        self._forward: tuple[socket.socket, socket.socket] | None = None  # (parent, children)
+        self.forward_dropped = 0
         self._child = False
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -140,7 +145,11 @@ class Hub:
     def prepare_fork(self) -> None:
         """Create the queue that forked children forward their events through (before forking)."""
         if self._forward is None and not self._child:
-            self._forward = multiprocessing.get_context("fork").Queue()
+            receiver, sender = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            receiver.setblocking(False)
+            # A child whose parent is slow to read waits this long, then drops the batch.
+            sender.settimeout(1.0)
+            self._forward = (receiver, sender)
 
     def _after_fork_in_child(self) -> None:
         self._buffer = deque(maxlen=self.size)
@@ -157,7 +166,7 @@ class Hub:
             from multiprocessing.util import Finalize
 
             # Process workers end through multiprocessing, which skips atexit but runs these
-            # (before the queue's own finalizer joins its feeder thread).
+            # (so the last batch is sent before the process ends).
             Finalize(self, Hub.flush, args=(self,), exitpriority=10)
 
     # -- dispatching --------------------------------------------------------------------------
@@ -194,12 +203,12 @@ class Hub:
             except Exception:  # the dispatcher must outlive a bug in one sink or subscriber
                 log.exception("event dispatch failed (a bug: please report it)")
 
-    def _drain(self) -> list[Event]:
+    def _drain(self, limit: int) -> list[Event]:
         buffer = self._buffer
         batch: list[Event] = []
         pop = buffer.popleft
         try:
-            while True:
+            while len(batch) < limit:
                 item = pop()
                 if type(item) is tuple:
                     try:
@@ -213,7 +222,19 @@ class Hub:
         return batch
 
     def _dispatch(self, *, force: bool) -> None:
-        batch = self._drain()
+        forwarded = self._forwarded() if self._forward is not None and not self._child else []
+        while True:
+            batch = self._drain(CHUNK)
+            self._dispatch_batch(forwarded + batch, force)
+            forwarded = []
+            if len(batch) < CHUNK:
+                return
+            # A CPU-bound thread keeps the GIL for the whole switch interval (5 ms) each
+            # time a worker comes back from I/O and wants it (CPython's convoy effect):
+            # by chunks, and letting go in between, the workers barely wait.
+            time.sleep(0)
+
+    def _dispatch_batch(self, batch: list[Event], force: bool) -> None:
         host, pid, generation = self.host, self.pid, self.generation
         for event in batch:
             if event.host is None:
@@ -223,10 +244,8 @@ class Hub:
                 event.generation = generation
         if self._child:
             if batch:
-                self._forward.put([e.as_dict() for e in batch])
+                self._send([_fields(e) for e in batch])
             return
-        if self._forward is not None:
-            batch.extend(self._forwarded())
         if batch:
             for callback in self._subscribers:
                 try:
@@ -239,15 +258,32 @@ class Hub:
             for state in states:
                 self._write(state, mine, now, force)
 
+    def _send(self, rows: list[tuple[Any, ...]]) -> None:
+        assert self._forward is not None
+        try:
+            self._forward[1].send(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE and len(rows) > 1:  # long tracebacks: halve
+                self._send(rows[: len(rows) // 2])
+                self._send(rows[len(rows) // 2 :])
+            else:  # the parent is gone or stalled: the worker must not wait for it
+                self.forward_dropped += len(rows)
+
     def _forwarded(self) -> list[Event]:
+        assert self._forward is not None
+        receiver = self._forward[0]
         events: list[Event] = []
-        queue = self._forward
         while True:
             try:
-                items = queue.get_nowait()
-            except Exception:  # queue.Empty, or a child killed mid-write
+                data = receiver.recv(1 << 22)
+            except (BlockingIOError, InterruptedError):
                 return events
-            events.extend(Event.from_dict(item) for item in items)
+            except OSError:
+                return events
+            try:
+                events.extend(Event(*row) for row in pickle.loads(data))
+            except Exception:
+                log.exception("unreadable events from a worker process (a bug: please report it)")
 
     def _write(self, state: _SinkState, batch: list[Event], now: float, force: bool) -> None:
         pending = state.pending
@@ -297,6 +333,30 @@ class Hub:
                     job()
                 except Exception as exc:
                     log.debug("periodic event job %r failed: %s", job, exc)
+
+
+def _fields(event: Event) -> tuple[Any, ...]:
+    """The values of ``event`` in field order: ``Event(*values)`` makes it again."""
+    return (
+        event.status,
+        event.ts,
+        event.instance,
+        event.id,
+        event.task,
+        event.schedule,
+        event.tick,
+        event.retries,
+        event.retry_delay,
+        event.execute_time,
+        event.error,
+        event.traceback,
+        event.duration,
+        event.consumer,
+        event.host,
+        event.pid,
+        event.generation,
+        dict(event.data) if event.data else None,
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -23,10 +23,11 @@ def default_channel(instance: str) -> str:
 class RedisSink:
     """``PUBLISH channel <event JSON>`` per event, one pipeline per batch."""
 
-    def __init__(self, client: Any, channel: str, shown: str) -> None:
+    def __init__(self, client: Any, channel: str, shown: str, *, owned: bool = False) -> None:
         self.client = client
         self.channel = channel
         self.name = f"redis pub/sub {shown} channel {channel}"
+        self.owned = owned  # False: huey's client, which huey keeps using
 
     @classmethod
     def from_url(cls, url: str, channel: str, shown: str) -> RedisSink:
@@ -35,7 +36,7 @@ class RedisSink:
         client = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
-        return cls(client, channel, shown)
+        return cls(client, channel, shown, owned=True)
 
     def write(self, events: Sequence[Event]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -44,7 +45,8 @@ class RedisSink:
         pipe.execute()
 
     def close(self) -> None:
-        self.client.close()
+        if self.owned:
+            self.client.close()
 
 
 class LogSink:

@@ -110,19 +110,20 @@ def test_history_survives_a_restart_and_retention_prunes_by_count_then_age(
 
 
 @pytest.mark.slow
-def test_a_process_workers_error_and_traceback_reach_the_history(
-    project: Path, write_config: Any
+@pytest.mark.parametrize("worker_type", ["process", "greenlet"])
+def test_a_process_or_greenlet_workers_error_and_traceback_reach_the_history(
+    project: Path, write_config: Any, worker_type: str
 ) -> None:
     config = write_config(
-        """
+        f"""
         version: 1
         instances:
           default:
             backend: sqlite
             filename: jobs.db
-            consumer: {workers: 2, worker_type: process}
+            consumer: {{workers: 2, worker_type: {worker_type}}}
         tasks:
-          boom: {function: sample_tasks:fail}
+          boom: {{function: sample_tasks:fail}}
         """
     )
     with Runner(config) as runner:
@@ -137,7 +138,10 @@ def test_a_process_workers_error_and_traceback_reach_the_history(
     assert error.error == "RuntimeError: from a process worker"
     assert error.traceback is not None
     assert "in fail\n    raise RuntimeError(message)" in error.traceback
-    # Emitted in the worker process, written by the runner's dispatcher.
-    assert error.pid != runner.process.pid
     started = app.history(task="boom", status="started")
     assert started[0].pid == error.pid
+    if worker_type == "process":
+        # Emitted in the worker process, written by the runner's dispatcher.
+        assert error.pid != runner.process.pid
+    else:
+        assert error.pid == runner.process.pid
