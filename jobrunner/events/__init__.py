@@ -18,6 +18,11 @@ How to use it (names here are stable; docs/events.md has the schema and the sink
   until=, limit=)`` returns :class:`Event` records, newest first;
   :func:`open_history` gives the backend object (``query``, ``after``, ``consumers``).
 - **Status snapshot**: :func:`jobrunner.status.snapshot` (see that package).
+- **Another process** (a dashboard command, not ``jobrunner run``): call
+  ``wire_instance(instance_config, app.huey(name))`` once per instance so that what it
+  emits reaches that instance's sinks, and ``reset()`` (flush, close) before it exits.
+- **Counters**: ``hub().dropped`` (events dropped because the buffer was full) and
+  ``hub().forward_dropped`` (a process worker's batches its parent did not take).
 """
 
 from __future__ import annotations
