@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
+        dash.close()
         server.stop()
         events.hub().flush()
         app.close()

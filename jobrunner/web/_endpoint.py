@@ -80,4 +80,6 @@ class Endpoint:
     def stop(self) -> None:
         self.health.stop()
         self.metrics.close()
+        if self.dashboard is not None:
+            self.dashboard.close()  # ends its event streams, which a graceful stop waits for
         self.server.stop()

@@ -86,6 +86,13 @@ class Dashboard:
     #: Seconds between two looks at the storages for changes while pages are open.
     poll_interval: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Called (from any thread) by :meth:`close`: the live updates end their streams.
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """The server stops: end the open event streams (a graceful stop waits for them)."""
+        for closer in self.closers:
+            closer()
 
     @property
     def config(self) -> Config:

@@ -48,6 +48,9 @@ class Live:
         self._poke: asyncio.Event | None = None
         self._unsubscribe: Any = None
         self._told = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+        dash.closers.append(self.close)
         self.spent = 0.0  # seconds spent rendering pages and looking, since the last telling
         self._pages: dict[Any, tuple[int, float, Response]] = {}
 
@@ -70,6 +73,12 @@ class Live:
                 self._pages.clear()
             self._pages[key] = (self.version, time.monotonic(), response)
 
+    def close(self) -> None:
+        """End every open stream (from any thread)."""
+        self.closed = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.changed)
+
     def changed(self) -> None:
         """Something changed (an action here): tell every page now."""
         self.version += 1
@@ -90,12 +99,14 @@ class Live:
         try:
             yield "retry: 2000\nevent: hello\ndata: {}\n\n"
             seen = self.version
-            while not await request.is_disconnected():
+            while not self.closed and not await request.is_disconnected():
                 assert self._changed is not None
                 waiter = self._changed
                 if self.version == seen:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(waiter.wait(), KEEPALIVE)
+                if self.closed:
+                    return
                 if self.version != seen:
                     seen = self.version
                     yield f"event: change\ndata: {seen}\n\n"
@@ -107,7 +118,7 @@ class Live:
     def _start(self) -> None:
         if self._task is not None and not self._task.done():
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         self._poke = asyncio.Event()
         if self.dash.subscribe is not None and self._unsubscribe is None:
