@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config._connections import check_connection, check_greenlet_driver
 from jobrunner.config._duration import parse_duration
-from jobrunner.config._yaml import Document, dotted, quote
+from jobrunner.config._limits import quote
+from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
