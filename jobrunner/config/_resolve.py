@@ -21,7 +21,8 @@ from jobrunner.config._connections import check_connection, check_greenlet_drive
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
-from jobrunner.config._yaml import Document, dotted, quote
+from jobrunner.config._limits import quote
+from jobrunner.config._yaml import Document, dotted
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,

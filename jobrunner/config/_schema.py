@@ -20,7 +20,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from jobrunner.config._yaml import Document, Path_, quote
+from jobrunner.config._limits import quote
+from jobrunner.config._yaml import Document, Path_
 from jobrunner.errors import Issue
 
 _HERE = Path(__file__).resolve().parent

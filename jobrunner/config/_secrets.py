@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from jobrunner.config._yaml import Document, quote
+from jobrunner.config._limits import quote
+from jobrunner.config._yaml import Document
 from jobrunner.errors import Issue
 
 _SECRET_KEY = re.compile(r"secret|password|passwd|token", re.IGNORECASE)
