@@ -37,13 +37,17 @@ def is_storage_error(exc: BaseException) -> bool:
     kinds: tuple[type[BaseException], ...] = (
         redis.ConnectionError,
         redis.TimeoutError,
+        # Something else answers on the port (a proxy, an HTTP server), or a replica after
+        # a failover refuses writes: no use to the runner until that changes.
+        redis.exceptions.InvalidResponse,
+        redis.exceptions.ReadOnlyError,
         sqlite3.OperationalError,
         ConnectionError,
     )
     try:
         import psycopg
 
-        kinds += (psycopg.OperationalError,)
+        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
     except ImportError:
         pass
     return isinstance(exc, kinds)

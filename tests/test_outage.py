@@ -105,6 +105,8 @@ def test_storage_errors_are_told_from_bugs() -> None:
     assert is_storage_error(redis.AuthenticationError("x"))
     assert is_storage_error(sqlite3.OperationalError("database or disk is full"))
     assert is_storage_error(ConnectionRefusedError())
+    assert is_storage_error(redis.exceptions.InvalidResponse("Protocol Error: b'HTTP/1.1 400'"))
+    assert not is_storage_error(redis.ResponseError("WRONGTYPE"))
     assert not is_storage_error(ValueError("a bug"))
     assert not is_storage_error(KeyError("a bug"))
 
