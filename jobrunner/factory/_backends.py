@@ -76,12 +76,15 @@ class _DeferredRevokeClear:
         return super().delete_data(key)  # type: ignore[misc]
 
     def enqueue(self, data: bytes, priority: float | None = None) -> Any:
-        self.flush_revoke_clears()
+        # A retry (same task id) must not find the flag its run left set. Inline, not
+        # flush_revoke_clears(): this is every enqueue's path.
+        if _revoke_flags.pending():
+            _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
         return super().enqueue(data, priority)  # type: ignore[misc]
 
     def flush_revoke_clears(self) -> None:
-        """Send the deferred clears now: a retry (same task id) must not find the flag its run
-        left set. Called before every enqueue, bulk ones too (``jobrunner/batch/``)."""
+        """Send the deferred clears now, as :meth:`enqueue` does: before a bulk enqueue
+        (``jobrunner/batch/``)."""
         if _revoke_flags.pending():
             _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
 
