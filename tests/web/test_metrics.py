@@ -191,6 +191,8 @@ tasks:
     config = write_config(text)
     with Runner(config) as runner:
         url = endpoint_url(runner)
+        # The endpoint is up before the file watcher: a save in between would go unseen.
+        runner.wait_for("INFO jobrunner: watching ")
         config.write_text(text.lstrip() + "  echo: {function: sample_tasks:echo}\n")
         runner.wait_for("INFO jobrunner: reloaded ")
         config.write_text(text.lstrip() + "  broken: {function: 3}\n")

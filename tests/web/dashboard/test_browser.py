@@ -91,7 +91,7 @@ def _scenario(browser: Any, folder: Path, storage: str) -> None:
         page.wait_for_selector("td.reason:has-text('unknown task')", timeout=30_000)
         page.screenshot(path=shots / "dead-letter.png", full_page=True)
         _write(folder, storage, ghost)
-        runner.wait_for("reloaded ")
+        runner.wait_for(" jobrunner: reloaded ")
         page.click("form[action$='/requeue'] button")
         page.wait_for_selector(".notice:has-text('Requeued dead letter')")
         wait_for_records(out, 2)
