@@ -36,11 +36,22 @@ EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
 # Each command module has add_parser(subparsers) and sets `handler` on its parser.
-_COMMANDS: tuple[Any, ...] = (_validate, _run, _deadletters, _plan, _list, _pause)
-_COMMANDS += (_events, _history, _status)
-_COMMANDS += (_health,)
-_COMMANDS += (_dashboard,)
-_COMMANDS += (_generate, _enqueue)
+# Listed in the order `jobrunner --help` shows them: check, run, look, steer, produce.
+_COMMANDS: tuple[Any, ...] = (
+    _validate,
+    _run,
+    _dashboard,
+    _status,
+    _history,
+    _events,
+    _health,
+    _plan,
+    _list,
+    _pause,
+    _deadletters,
+    _generate,
+    _enqueue,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
