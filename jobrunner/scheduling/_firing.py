@@ -181,11 +181,10 @@ class Firing:
         """Tell the outcome of ``run``: the one place per run where it is known (``run.at``
         is when it was settled)."""
         name, what = run.config.name, run.what
-        if run.outcome == "enqueued":
-            self._emit(run, events.CAUGHT_UP if run.caught_up else events.FIRED, id=run.task.id)
-        elif run.outcome in ("disabled", "paused", "overlap"):
+        if run.outcome in ("disabled", "paused", "overlap"):
             self._emit(run, events.SKIPPED, reason=run.outcome)
         if run.outcome == "enqueued":
+            self._emit(run, events.CAUGHT_UP if run.caught_up else events.FIRED, id=run.task.id)
             at = run.at or self.now()
             delay = ""
             if run.eta is not None and run.eta > at:
