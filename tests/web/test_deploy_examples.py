@@ -1,6 +1,7 @@
 """examples/deploy: each file checked as far as this machine allows.
 
-Docker cannot run here (no engine): the Compose file is parsed and its jobs file validated.
+Docker cannot run here (no engine): the Compose file is parsed, its jobs file validated, and
+what the image would run (its CMD, HEALTHCHECK and stop signal) is run against a private Redis.
 The systemd unit goes through ``systemd-analyze verify``, and the command it starts is run for
 real and stopped with SIGTERM, as systemd stops it. The Kubernetes ConfigMap's embedded jobs
 file passes ``jobrunner validate``.
@@ -13,6 +14,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -193,3 +195,58 @@ def test_the_yaml_snippets_of_the_operations_doc_parse(tmp_path: Path) -> None:
             jobs = tmp_path / "jobs.yaml"
             jobs.write_text("version: 1\n" + block, encoding="utf-8")
             assert load_config(jobs, check_imports=False).config.http is not None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_compose_runner_command_and_healthcheck_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Docker would run, run here: the image's CMD, its HEALTHCHECK, its stop signal.
+
+    The only change to the image's jobs file is the endpoint's port (a free one instead of
+    9187, which the host may be using); the environment is the Compose file's.
+    """
+    (compose,) = yaml_documents(DEPLOY / "docker" / "compose.yaml")
+    runner_service = compose["services"]["runner"]
+    health = runner_service["healthcheck"]["test"][1:]  # after "CMD"
+    grace = parse_duration(runner_service["stop_grace_period"])
+    assert runner_service["stop_signal"] == "SIGTERM"
+    port = free_port()
+    text = (DEPLOY / "docker" / "jobs.yaml").read_text(encoding="utf-8")
+    assert '"0.0.0.0:9187"' in text
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(text.replace('"0.0.0.0:9187"', f'"127.0.0.1:{port}"'), encoding="utf-8")
+    env = {name: value for name, value in ENV.items()}
+
+    def healthcheck() -> subprocess.CompletedProcess[str]:
+        assert health[:2] == ["jobrunner", "health"]
+        return cli(*health[1:-1], str(jobs), cwd=ROOT, **env)
+
+    # Before the runner is up, the check fails cleanly: Docker keeps the container "starting".
+    down = healthcheck()
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "Traceback" not in down.stderr
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        env["REDIS_URL"] = redis.url
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.syspath_prepend(str(ROOT))
+        with Runner(jobs, cwd=ROOT, **env) as runner:
+            runner.wait_for(f"http endpoint on http://127.0.0.1:{port}", timeout=60)
+            up = wait_until(lambda: (r := healthcheck()).returncode == 0 and r, 60, "healthy")
+            assert "Traceback" not in up.stderr
+            with jobrunner.load(jobs) as app:
+                assert app.tasks.count_beans(2).get(blocking=True, timeout=30) is not None
+            assert runner.stop(signal.SIGTERM, timeout=grace) == 0
+        assert "received SIGTERM" in runner.output
+        assert "INFO jobrunner: stopped" in runner.output
+    finally:
+        redis.stop()
