@@ -16,6 +16,8 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,25 @@ def test_the_compose_grace_period_outlasts_the_shutdown_timeout(
     assert config.http.token == ENV["JOBRUNNER_HTTP_TOKEN"]
 
 
+@contextmanager
+def served_example(
+    jobs: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> Iterator[Runner]:
+    """``jobrunner run JOBS`` with ``env`` and ``REDIS_URL`` set to a private Redis (in ``env``
+    too, so that a command run with it reaches the same server), ``examples`` importable."""
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        env["REDIS_URL"] = redis.url
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)  # for a producer in the test
+        monkeypatch.syspath_prepend(str(ROOT))  # examples.tasks
+        with Runner(jobs, *args, cwd=ROOT, **env) as runner:
+            yield runner
+    finally:
+        redis.stop()
+
+
 def unit() -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -163,25 +184,16 @@ def test_the_systemd_service_stops_cleanly_on_sigterm(
     shutdown = load_config(jobs, check_imports=False).config.instances["default"]
     assert shutdown.consumer.shutdown_timeout is not None
     assert stop > shutdown.consumer.shutdown_timeout  # systemd's SIGKILL comes later
-    redis = RedisServer(tmp_path)
-    redis.start()
-    try:
-        env["REDIS_URL"] = redis.url
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)  # for the producer below
-        monkeypatch.syspath_prepend(str(ROOT))  # examples.tasks
-        # The unit's command, with the unit's environment; the port is the test's own.
-        with Runner(jobs, "--http", "127.0.0.1:0", cwd=ROOT, **env) as runner:
-            url = endpoint_url(runner)
-            wait_until(lambda: get(f"{url}/readyz").status_code == 200, 30, "ready")
-            with jobrunner.load(jobs) as app:
-                assert app.tasks.count_beans(3).get(blocking=True, timeout=30) is not None
-            # As systemd stops it (KillSignal=SIGTERM, KillMode=mixed: the main process).
-            assert runner.stop(signal.SIGTERM, timeout=stop) == 0
-        assert "received SIGTERM" in runner.output
-        assert "INFO jobrunner: stopped" in runner.output
-    finally:
-        redis.stop()
+    # The unit's command, with the unit's environment; the port is the test's own.
+    with served_example(jobs, env, tmp_path, monkeypatch, "--http", "127.0.0.1:0") as runner:
+        url = endpoint_url(runner)
+        wait_until(lambda: get(f"{url}/readyz").status_code == 200, 30, "ready")
+        with jobrunner.load(jobs) as app:
+            assert app.tasks.count_beans(3).get(blocking=True, timeout=30) is not None
+        # As systemd stops it (KillSignal=SIGTERM, KillMode=mixed: the main process).
+        assert runner.stop(signal.SIGTERM, timeout=stop) == 0
+    assert "received SIGTERM" in runner.output
+    assert "INFO jobrunner: stopped" in runner.output
 
 
 def test_the_yaml_snippets_of_the_operations_doc_parse(tmp_path: Path) -> None:
@@ -222,7 +234,7 @@ def test_the_compose_runner_command_and_healthcheck_work(
     assert '"0.0.0.0:9187"' in text
     jobs = tmp_path / "jobs.yaml"
     jobs.write_text(text.replace('"0.0.0.0:9187"', f'"127.0.0.1:{port}"'), encoding="utf-8")
-    env = {name: value for name, value in ENV.items()}
+    env = dict(ENV)
 
     def healthcheck() -> subprocess.CompletedProcess[str]:
         assert health[:2] == ["jobrunner", "health"]
@@ -232,21 +244,12 @@ def test_the_compose_runner_command_and_healthcheck_work(
     down = healthcheck()
     assert down.returncode == 1, down.stdout + down.stderr
     assert "Traceback" not in down.stderr
-    redis = RedisServer(tmp_path)
-    redis.start()
-    try:
-        env["REDIS_URL"] = redis.url
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.syspath_prepend(str(ROOT))
-        with Runner(jobs, cwd=ROOT, **env) as runner:
-            runner.wait_for(f"http endpoint on http://127.0.0.1:{port}", timeout=60)
-            up = wait_until(lambda: (r := healthcheck()).returncode == 0 and r, 60, "healthy")
-            assert "Traceback" not in up.stderr
-            with jobrunner.load(jobs) as app:
-                assert app.tasks.count_beans(2).get(blocking=True, timeout=30) is not None
-            assert runner.stop(signal.SIGTERM, timeout=grace) == 0
-        assert "received SIGTERM" in runner.output
-        assert "INFO jobrunner: stopped" in runner.output
-    finally:
-        redis.stop()
+    with served_example(jobs, env, tmp_path, monkeypatch) as runner:
+        runner.wait_for(f"http endpoint on http://127.0.0.1:{port}", timeout=60)
+        up = wait_until(lambda: (r := healthcheck()).returncode == 0 and r, 60, "healthy")
+        assert "Traceback" not in up.stderr
+        with jobrunner.load(jobs) as app:
+            assert app.tasks.count_beans(2).get(blocking=True, timeout=30) is not None
+        assert runner.stop(signal.SIGTERM, timeout=grace) == 0
+    assert "received SIGTERM" in runner.output
+    assert "INFO jobrunner: stopped" in runner.output
