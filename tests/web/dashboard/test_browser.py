@@ -2,14 +2,13 @@
 
 On SQLite and on Redis: a run enqueued from Python appears on the open overview
 without a reload (server-sent events); a schedule paused from its page is reported
-paused by ``jobrunner list``; a dead letter requeued from its page runs. The two
-backends run concurrently. Screenshots are kept in each test's tmp folder.
+paused by ``jobrunner list``; a dead letter requeued from its page runs; at phone
+width no page overflows sideways. The two backends run concurrently. Screenshots are
+kept in each test's tmp folder.
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,45 +19,23 @@ import jobrunner
 from tests.integration.helpers import values, wait_for_records
 from tests.support.processes import Runner, cli
 from tests.web.dashboard.browser import chromium
-
-_ADDRESS = re.compile(r"INFO jobrunner\.http: dashboard on (http://\S+)/")
-
-CONFIG = """
-version: 1
-http: {{listen: "127.0.0.1:0"}}
-instances:
-  default:
-    {storage}
-    events: {{history: true}}
-tasks:
-  record: {{function: sample_tasks:record, retries: 0}}
-{extra}schedules:
-  tick: {{function: sample_tasks:record, cron: "0 4 * * *", args: [{out}, tick]}}
-"""
-
-
-def _write(folder: Path, storage: str, extra: str = "") -> Path:
-    path = folder / "jobs.yaml"
-    out = str(folder / "out.jsonl")
-    text = textwrap.dedent(CONFIG).format(storage=storage, extra=extra, out=f'"{out}"')
-    path.write_text(text.lstrip("\n"))
-    return path
-
-
-def _address(runner: Runner) -> str:
-    output = runner.wait_for("INFO jobrunner.http: dashboard on ")
-    found = _ADDRESS.search(output)
-    assert found, output
-    return found.group(1)
+from tests.web.dashboard.live_runner import (
+    PAGES,
+    PHONE,
+    WIDTHS,
+    dashboard_address,
+    storages,
+    write_config,
+)
 
 
 def _scenario(browser: Any, folder: Path, storage: str) -> None:
-    config = _write(folder, storage)
+    config = write_config(folder, storage)
     out = folder / "out.jsonl"
     shots = folder / "screenshots"
     shots.mkdir()
     with Runner(config, cwd=folder.parent) as runner:  # where sample_tasks.py is
-        base = _address(runner)
+        base = dashboard_address(runner)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("dialog", lambda dialog: dialog.accept())
 
@@ -85,12 +62,12 @@ def _scenario(browser: Any, folder: Path, storage: str) -> None:
         # 3. A message for a task this runner does not know becomes a dead letter; once
         #    the task is added (hot reload), the dead letter requeued from the page runs.
         ghost = "  ghost: {function: sample_tasks:record, retries: 0}\n"
-        producer = jobrunner.load(_write(folder / "producer", storage, ghost))
+        producer = jobrunner.load(write_config(folder / "producer", storage, ghost))
         producer.tasks.ghost(str(out), "requeued")
         page.goto(f"{base}/dead-letters")
         page.wait_for_selector("td.reason:has-text('unknown task')", timeout=30_000)
         page.screenshot(path=shots / "dead-letter.png", full_page=True)
-        _write(folder, storage, ghost)
+        write_config(folder, storage, ghost)
         runner.wait_for(" jobrunner: reloaded ")
         page.click("form[action$='/requeue'] button")
         page.wait_for_selector(".notice:has-text('Requeued dead letter')")
@@ -98,6 +75,16 @@ def _scenario(browser: Any, folder: Path, storage: str) -> None:
         assert values(out) == ["from-python", "requeued"]
         page.goto(f"{base}/dead-letters")
         assert page.locator("table.letters").count() == 0
+
+        # 4. At phone width no page is wider than the screen (tables scroll inside).
+        phone = browser.new_page(viewport={"width": PHONE[0], "height": PHONE[1]})
+        for path in PAGES:
+            phone.goto(base + path)
+            scroll_width, inner_width, wider = phone.evaluate(WIDTHS)
+            assert scroll_width <= inner_width == PHONE[0], (path, scroll_width, inner_width, wider)
+        phone.goto(f"{base}/")
+        phone.screenshot(path=shots / "phone.png", full_page=True)
+        phone.close()
         app.close()
         producer.close()
         page.close()  # its event stream too: a graceful stop waits for open responses
@@ -108,25 +95,20 @@ def _scenario(browser: Any, folder: Path, storage: str) -> None:
 def test_dashboard_in_chromium_on_sqlite_and_redis(
     tmp_path: Path, project: Path, redis_url: str
 ) -> None:
-    folders = {name: tmp_path / name for name in ("sqlite", "redis")}
-    for folder in folders.values():
-        (folder / "producer").mkdir(parents=True)
-    storages = {
-        "sqlite": f"backend: sqlite\n    filename: {folders['sqlite'] / 'jobs.db'}",
-        "redis": f"backend: redis\n    url: {redis_url}",
-    }
+    backends = storages(tmp_path, redis_url)
 
     # Playwright's sync API is bound to its thread: one browser per backend.
     def run(name: str) -> None:
         with chromium() as browser:
-            _scenario(browser, folders[name], storages[name])
+            _scenario(browser, *backends[name])
 
     with ThreadPoolExecutor(2) as pool:
-        for future in [pool.submit(run, name) for name in folders]:
+        for future in [pool.submit(run, name) for name in backends]:
             future.result()
-    for folder in folders.values():
+    for folder, _ in backends.values():
         assert sorted(p.name for p in (folder / "screenshots").iterdir()) == [
             "dead-letter.png",
             "overview.png",
+            "phone.png",
             "schedule-paused.png",
         ]
