@@ -19,6 +19,7 @@ from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 from jobrunner.errors import StorageError
 from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
+from jobrunner.factory._redis_wait import RedisResultWait
 
 _CLASSES: dict[str, type[huey.Huey]] = {
     "sqlite": huey.SqliteHuey,
@@ -89,12 +90,26 @@ class _DeferredRevokeClear:
             _revoke_flags.flush(super().delete_data)  # type: ignore[misc]
 
 
-class RedisStorage(RedisLockTTL, _DeferredRevokeClear, huey.storage.RedisStorage):  # type: ignore[misc]
+class RedisStorage(
+    RedisLockTTL,
+    RedisResultWait,
+    _DeferredRevokeClear,
+    huey.storage.RedisStorage,  # type: ignore[misc]
+):
     """huey's Redis storage; the revoke flag is cleared with the next take."""
 
 
-class PriorityRedisStorage(RedisLockTTL, _DeferredRevokeClear, huey.storage.PriorityRedisStorage):  # type: ignore[misc]
+class PriorityRedisStorage(
+    RedisLockTTL,
+    RedisResultWait,
+    _DeferredRevokeClear,
+    huey.storage.PriorityRedisStorage,  # type: ignore[misc]
+):
     """huey's priority Redis storage; the revoke flag is cleared with the next take."""
+
+
+class RedisExpireStorage(RedisResultWait, huey.storage.RedisExpireStorage):  # type: ignore[misc]
+    """huey's Redis storage whose results expire; waits for a result as the others do."""
 
 
 class SqliteStorage(
@@ -190,6 +205,7 @@ class PostgresStorage(
 _STORAGE_CLASSES: dict[str, type[huey.storage.BaseStorage]] = {
     "redis": RedisStorage,
     "priority-redis": PriorityRedisStorage,
+    "redis-expire": RedisExpireStorage,
     "sqlite": SqliteStorage,
     "postgres": PostgresStorage,
 }
