@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -18,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config import _hooks
 from jobrunner.config._connections import check_connection, check_greenlet_driver
+from jobrunner.config._cron_check import parse_cron
 from jobrunner.config._duration import parse_duration
 from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
 from jobrunner.config._limits import quote
-from jobrunner.config._yaml import Document, dotted
+from jobrunner.config._yaml import Document
 from jobrunner.config.model import (
     Config,
     ConsumerConfig,
@@ -36,7 +36,6 @@ from jobrunner.config.model import (
     TaskOptions,
 )
 from jobrunner.errors import MAX_SHOWN, Issue
-from jobrunner.scheduling import Cron, CronError
 
 # Instance keys that configure jobrunner/huey itself; every other key of an
 # instance is a keyword argument of its storage class.
@@ -150,15 +149,30 @@ def _location(doc: Document, path: tuple[str, ...]) -> Location:
 
 
 def _options(raw: Mapping[str, Any], base: TaskOptions) -> TaskOptions:
+    keys = _TASK_OPTION_KEYS & raw.keys()
+    if not keys:
+        return base
+    # Definitions that say the same options share one frozen object: ten thousand tasks
+    # spell a handful of combinations. The type is in the key, lest `1` stand for `true`.
+    given = tuple(sorted((key, type(raw[key]), raw[key]) for key in keys))
+    try:
+        return _shared_options(base, given)
+    except TypeError:  # an unhashable value (a `lock:` mapping): not shared
+        return _build_options(base, given)
+
+
+def _build_options(base: TaskOptions, given: tuple[tuple[str, type, Any], ...]) -> TaskOptions:
     values = {}
-    for key in _TASK_OPTION_KEYS & raw.keys():
-        value = raw[key]
+    for key, _, value in given:
         if key in _DURATION_OPTIONS and value is not None:
             value = parse_duration(value)
         elif key in _hooks.CONVERTERS:
             value = _hooks.CONVERTERS[key](value)
         values[key] = value
     return TaskOptions(**{**base.__dict__, **values})
+
+
+_shared_options = functools.lru_cache(maxsize=4096)(_build_options)
 
 
 def _instance(
@@ -298,7 +312,7 @@ def _schedule(
 ) -> ScheduleConfig | None:
     where = ("schedules", name)
     # Every check runs before any early return, so all of a schedule's errors show at once.
-    cron = _cron(raw["cron"], (*where, "cron"), doc, issues) if "cron" in raw else None
+    cron = parse_cron(raw["cron"], (*where, "cron"), doc, issues) if "cron" in raw else None
     zone = raw.get("timezone")
     if zone is not None:
         _check_zone(zone, (*where, "timezone"), doc, issues)
@@ -356,58 +370,6 @@ def _schedule(
         catchup_window=parse_duration(window) if window is not None else None,
         jitter=parse_duration(jitter) if jitter is not None else 0.0,
     )
-
-
-_FIELD_RANGES = {
-    "minute": "0-59",
-    "hour": "0-23",
-    "day": "1-31",
-    "month": "1-12",
-    "day_of_week": "0-6 (0 = Sunday)",
-}
-_CRON_SYNTAX = "*, */n, a-b, a-b/n or a comma list of those"
-
-
-def _cron(raw: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> Cron | None:
-    if isinstance(raw, Mapping) and not set(raw) <= set(_FIELD_RANGES):
-        return None  # Unknown cron fields are the schema's error (with a did-you-mean).
-    try:
-        return Cron.parse(raw)
-    except CronError as exc:
-        issues.append(_cron_issue(raw, exc, where, doc))
-        return None
-
-
-def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document) -> Issue:
-    if exc.field not in _FIELD_RANGES:
-        # The shape is wrong: not five fields, or neither a string nor a mapping.
-        if isinstance(raw, str):
-            return doc.issue(
-                where,
-                f"invalid cron {quote(raw)}: expected 5 fields (minute hour day month "
-                f"day_of_week), got {len(raw.split())}",
-                'e.g. "*/15 * * * *" (every 15 minutes) or "0 3 * * 1-5" (03:00 on weekdays)',
-            )
-        return doc.issue(where, f"invalid cron: {exc.message}")
-    hint = f"{exc.field} takes {_FIELD_RANGES[exc.field]}, written as {_CRON_SYNTAX}"
-    at = where
-    if isinstance(raw, str):
-        # Point at the offending field inside the string, not at the string's start.
-        token = list(re.finditer(r"\S+", raw))[list(_FIELD_RANGES).index(exc.field)]
-        text = token.group()
-        line, column = doc.column_in(where, token.start())
-    else:
-        at = (*where, exc.field)
-        value = raw.get(exc.field)
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            return doc.issue(at, f"invalid cron: {exc.message}", hint)
-        text = str(value)
-        line, column = doc.where(at)
-    detail = exc.message.partition(": ")[2]
-    message = f"invalid cron: {exc.field} {quote(text)} is not valid" + (
-        f" ({detail})" if detail else ""
-    )
-    return Issue(doc.file, line, column, dotted(at), message, hint)
 
 
 def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> None:
