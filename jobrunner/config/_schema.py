@@ -81,10 +81,14 @@ def _quick_check() -> Callable[[Any], Any]:
     return check
 
 
-def validate_schema(doc: Document) -> list[Issue]:
-    """Every schema error of ``doc``, each with its position and a hint where one helps."""
+def validate_schema(doc: Document, checked: Any = None) -> list[Issue]:
+    """Every schema error of ``doc``, each with its position and a hint where one helps.
+
+    ``checked``: the part of ``doc.data`` that may hold errors (a reload leaves out the
+    definitions it checked before); on any error the whole document is explained.
+    """
     try:
-        _quick_check()(doc.data)
+        _quick_check()(doc.data if checked is None else checked)
     except fastjsonschema.JsonSchemaException:
         pass
     else:

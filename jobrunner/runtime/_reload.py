@@ -87,8 +87,10 @@ class Attempt:
 class Reloader:
     """Applies reloads to a running :class:`Runner`; lives on the Runner's main thread."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, loaded: Loaded | None = None) -> None:
         self.runner = runner
+        # The load that is running: the next one rebuilds only what differs from it.
+        self._loaded = loaded
         self.generation = 1
         self.retiring: list[Retiring] = []
         self._applied_text = _read_bytes(runner.path)
@@ -125,7 +127,7 @@ class Reloader:
         importlib.invalidate_caches()  # a module file created since the start must be found
         try:
             with gc_paused():
-                loaded = load_config(path, check_imports=True)
+                loaded = load_config(path, check_imports=True, previous=self._loaded)
             return Attempt(text, loaded)
         except ConfigError as exc:
             return Attempt(text, None, exc)
@@ -149,6 +151,7 @@ class Reloader:
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
         self._applied_text = text
+        self._loaded = loaded
         self._last_failed = False
         if not plan.changes:
             log.info("reloaded %s (generation %d): no changes", path, self.generation)

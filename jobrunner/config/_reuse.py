@@ -1,0 +1,112 @@
+"""What a load keeps so that the next load of the same file (a hot reload) rebuilds only
+what changed.
+
+A task or schedule whose mapping is exactly what it was (same keys, values of the same
+types), in a file whose other sections are exactly what they were, resolves to the same
+frozen object as before: the reload reuses that object (moved to its new line when the
+file shifted), and the schema checks only the definitions that changed. Only definitions
+that resolved without any issue (not even a warning) are kept, so every warning of a
+file is still reported at each load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jobrunner.config._yaml import Document
+from jobrunner.config.model import Location, ScheduleConfig, TaskConfig
+
+SECTIONS = ("tasks", "schedules")
+
+_Definition = TypeVar("_Definition", TaskConfig, ScheduleConfig)
+
+
+@dataclass
+class Reuse:
+    """Definitions of one load, by section and name: (raw mapping, resolved object)."""
+
+    path: Path
+    context: dict[str, Any]  # the document but its tasks and schedules
+    tasks: dict[str, tuple[Any, TaskConfig]] = field(default_factory=dict)
+    schedules: dict[str, tuple[Any, ScheduleConfig]] = field(default_factory=dict)
+
+
+@dataclass
+class Unchanged:
+    """What a load may take over from the previous one: the objects of unchanged definitions."""
+
+    tasks: dict[str, TaskConfig] = field(default_factory=dict)
+    schedules: dict[str, ScheduleConfig] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks or self.schedules)
+
+
+def context_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a definition's resolution may depend on besides the definitions."""
+    return {key: value for key, value in data.items() if key not in SECTIONS}
+
+
+def unchanged(previous: Reuse | None, data: Any, path: Path) -> Unchanged:
+    """The definitions of ``data`` that are exactly as in ``previous`` (none without one)."""
+    found = Unchanged()
+    if previous is None or not isinstance(data, dict) or previous.path != path:
+        return found
+    if not same(context_of(data), previous.context):
+        return found
+    tasks = data.get("tasks")
+    if isinstance(tasks, dict):
+        for name, raw in tasks.items():
+            kept = previous.tasks.get(name)
+            if kept is not None and same(raw, kept[0]):
+                found.tasks[name] = kept[1]
+    schedules = data.get("schedules")
+    if isinstance(schedules, dict):
+        for name, raw in schedules.items():
+            kept_schedule = previous.schedules.get(name)
+            if kept_schedule is None or not same(raw, kept_schedule[0]):
+                continue
+            # A schedule that names a task takes its function, instance and options.
+            task = raw.get("task") if isinstance(raw, dict) else None
+            if task is None or task in found.tasks:
+                found.schedules[name] = kept_schedule[1]
+    return found
+
+
+def without_unchanged(data: Any, found: Unchanged) -> Any:
+    """``data`` less the unchanged definitions: what the schema still has to check.
+
+    Each definition is checked against its own part of the schema, whatever the others
+    hold, and an unchanged one passed when the previous load checked it.
+    """
+    if not found or not isinstance(data, dict):
+        return data
+    reduced = dict(data)
+    for section, names in (("tasks", found.tasks), ("schedules", found.schedules)):
+        entries = data.get(section)
+        if names and isinstance(entries, dict):
+            reduced[section] = {k: v for k, v in entries.items() if k not in names}
+    return reduced
+
+
+def relocated(definition: _Definition, doc: Document, where: tuple[str, str]) -> _Definition:
+    """``definition`` as it stands now in ``doc`` (a line added above moves it)."""
+    line, column = doc.where(where, key=True)
+    old = definition.location
+    if (old.line, old.column, old.file) == (line, column, doc.file):
+        return definition
+    return replace(definition, location=Location(doc.file, line, column))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types throughout: YAML's `1`, `1.0` and `true` differ here."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(key in b and same(v, b[key]) for key, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
