@@ -13,12 +13,16 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    # jsonschema explains errors only: a valid file never needs it, and importing it
+    # costs a tenth of a second at every start (docs/performance.md).
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from jobrunner.config._limits import quote
 from jobrunner.config._yaml import Document, Path_
@@ -53,6 +57,8 @@ def load_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     # Resolving a `$ref` costs more than checking what it points to, and it runs
     # once per task and schedule: validate against a copy with the refs inlined
     # (the schema has no recursive refs, so the copy is equivalent).
