@@ -12,7 +12,7 @@ from jobrunner.config._hooks import setup_callbacks
 from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
-from jobrunner.config._reuse import Reuse, unchanged, without_unchanged
+from jobrunner.config._reuse import Reuse, to_check, unchanged
 from jobrunner.config._schema import describe_value, validate_schema
 from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._setup import run_setup
@@ -74,7 +74,7 @@ def load_config(
     unreadable = [issue for issue in issues if issue.path in broken]
     values = interpolate(doc, os.environ if environ is None else environ)
     found = unchanged(previous.reuse if previous else None, doc.data, Path(file))
-    checked = without_unchanged(doc.data, found)
+    checked = to_check(doc.data, found)
     values += _uncovered(validate_schema(doc, checked), unreadable + values)
     config, later, reuse = resolve(doc, Path(file), found)
     folder = Path(file).resolve().parent

@@ -11,11 +11,14 @@ file is still reported at each load.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from jobrunner.config._schema import load_schema
 from jobrunner.config._yaml import Document
 from jobrunner.config.model import Location, ScheduleConfig, TaskConfig
 
@@ -76,20 +79,57 @@ def unchanged(previous: Reuse | None, data: Any, path: Path) -> Unchanged:
     return found
 
 
-def without_unchanged(data: Any, found: Unchanged) -> Any:
-    """``data`` less the unchanged definitions: what the schema still has to check.
+def to_check(data: Any, found: Unchanged) -> Any:
+    """``data`` less what the schema need not see again: what it has to check.
 
     Each definition is checked against its own part of the schema, whatever the others
-    hold, and an unchanged one passed when the previous load checked it.
+    hold: an unchanged one passed when the previous load checked it, and of definitions
+    written alike (same keys and values, of the same types) one stands for all, once
+    every name is known to match the section's name pattern. On any error the whole
+    document is explained (``validate_schema``), so the messages are the same.
     """
-    if not found or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return data
     reduced = dict(data)
     for section, names in (("tasks", found.tasks), ("schedules", found.schedules)):
         entries = data.get(section)
-        if names and isinstance(entries, dict):
-            reduced[section] = {k: v for k, v in entries.items() if k not in names}
+        if isinstance(entries, dict):
+            reduced[section] = _distinct(entries, names, _name_pattern(section))
     return reduced
+
+
+def _distinct(
+    entries: dict[str, Any], skip: Mapping[str, Any], name: re.Pattern[str]
+) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    seen: set[Any] = set()
+    for key, value in entries.items():
+        if key in skip:
+            continue
+        try:
+            shape = _shape(value)
+        except TypeError:  # a value that cannot be hashed: checked on its own
+            kept[key] = value
+            continue
+        if shape in seen and isinstance(key, str) and name.search(key):
+            continue
+        seen.add(shape)
+        kept[key] = value
+    return kept
+
+
+def _shape(value: Any) -> Any:
+    """A hashable key equal for values that are equal with the same types throughout."""
+    if isinstance(value, dict):
+        return (dict, tuple((key, _shape(child)) for key, child in value.items()))
+    if isinstance(value, list):
+        return (list, tuple(_shape(child) for child in value))
+    return (type(value), value)
+
+
+@functools.cache
+def _name_pattern(section: str) -> re.Pattern[str]:
+    return re.compile(load_schema()["properties"][section]["propertyNames"]["pattern"])
 
 
 def relocated(definition: _Definition, doc: Document, where: tuple[str, str]) -> _Definition:

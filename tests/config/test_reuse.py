@@ -126,3 +126,25 @@ def test_a_missing_function_is_reported_though_its_definition_is_unchanged(
         "tasks.echo.function",
         "schedules.hourly.function",
     }
+
+
+def test_definitions_written_alike_are_each_reported(write_config: Callable[..., Path]) -> None:
+    # The schema checks one of several definitions written alike: errors must still name
+    # every one, and a bad name among them is still found.
+    path = write_config(
+        """
+        version: 1
+        tasks:
+          a: {function: sample_tasks:add, retries: -1}
+          b: {function: sample_tasks:add, retries: -1}
+          c: {function: sample_tasks:add}
+          2d: {function: sample_tasks:add}
+        """
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert [(i.line, i.path) for i in error.value.issues] == [
+        (3, "tasks.a.retries"),
+        (4, "tasks.b.retries"),
+        (6, "tasks.2d"),
+    ]
