@@ -21,6 +21,8 @@ Path_ = tuple[str | int, ...]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 @dataclass
@@ -282,9 +284,12 @@ def _mapping(
     merged = doc.merged.get(id(node))
     if merged is None:
         # An alias visits its node again, already flattened: count once.
-        own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        tags = [key_node.tag for key_node, _ in node.value]
+        own = len(tags) - tags.count(_MERGE_TAG)
         try:
-            constructor.flatten_mapping(node)
+            # Only merge (`<<`) and value (`=`) keys change anything: most mappings have none.
+            if own < len(tags) or _VALUE_TAG in tags:
+                constructor.flatten_mapping(node)
         except yaml.MarkedYAMLError as exc:
             # A merge key (`<<:`) whose value is not a mapping or a list of mappings.
             mark = exc.problem_mark or node.start_mark
@@ -346,6 +351,16 @@ def _scalar(
         # What the safe constructor returns for a string, without its bookkeeping:
         # most scalars of a file are strings (docs/performance.md, config load).
         return node.value
+    value = node.value
+    if (
+        node.tag == _INT_TAG
+        and isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and (value[0] != "0" or value == "0")
+    ):
+        # A plain decimal number, as the constructor reads it (a leading 0 is octal there).
+        return int(value)
     try:
         return constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError) as exc:
