@@ -7,13 +7,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jobrunner.config._describe import describe_value
 from jobrunner.config._hooks import references as hook_references
 from jobrunner.config._hooks import setup_callbacks
 from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
 from jobrunner.config._reuse import Reuse, to_check, unchanged
-from jobrunner.config._schema import describe_value, validate_schema
+from jobrunner.config._schema import validate_schema
 from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._setup import run_setup
 from jobrunner.config._yaml import Path_, dotted, read_yaml
