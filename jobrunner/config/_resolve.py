@@ -46,6 +46,11 @@ def resolve(
     data: Mapping[str, Any] = doc.data
     found = found or Unchanged()
     reuse = Reuse(path, context_of(data))
+    # Where the reused definitions stand now, looked up section by section.
+    moved = {
+        section: doc.key_positions((section,)) if getattr(found, section) else {}
+        for section in ("tasks", "schedules")
+    }
     issues: list[Issue] = []
     folder = path.resolve().parent
     file_zone: str | None = data.get("timezone")
@@ -66,7 +71,7 @@ def resolve(
     for name, raw in _section(data, "tasks").items():
         before = len(issues)
         if name in found.tasks:
-            task = relocated(found.tasks[name], doc, ("tasks", name))
+            task = relocated(found.tasks[name], doc.file, *moved["tasks"][name])
         else:
             task = _guard(_task, name, raw, doc, defaults, raw_instances, issues)
         if task is not None:
@@ -79,7 +84,7 @@ def resolve(
     for name, raw in _section(data, "schedules").items():
         before = len(issues)
         if name in found.schedules:
-            schedule = relocated(found.schedules[name], doc, ("schedules", name))
+            schedule = relocated(found.schedules[name], doc.file, *moved["schedules"][name])
         else:
             schedule = _guard(
                 _schedule,

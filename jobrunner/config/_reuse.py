@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jobrunner.config._schema import load_schema
-from jobrunner.config._yaml import Document
 from jobrunner.config.model import Location, ScheduleConfig, TaskConfig
 
 SECTIONS = ("tasks", "schedules")
@@ -132,21 +131,36 @@ def _name_pattern(section: str) -> re.Pattern[str]:
     return re.compile(load_schema()["properties"][section]["propertyNames"]["pattern"])
 
 
-def relocated(definition: _Definition, doc: Document, where: tuple[str, str]) -> _Definition:
-    """``definition`` as it stands now in ``doc`` (a line added above moves it)."""
-    line, column = doc.where(where, key=True)
+def relocated(definition: _Definition, file: str, line: int, column: int) -> _Definition:
+    """``definition`` at ``line:column`` of ``file``, where it stands now (a line added above
+    moves it)."""
     old = definition.location
-    if (old.line, old.column, old.file) == (line, column, doc.file):
+    if (old.line, old.column, old.file) == (line, column, file):
         return definition
-    return replace(definition, location=Location(doc.file, line, column))
+    return replace(definition, location=Location(file, line, column))
 
 
 def same(a: Any, b: Any) -> bool:
     """Equal, and of the same types throughout: YAML's `1`, `1.0` and `true` differ here."""
-    if type(a) is not type(b):
+    return bool(a == b) and _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    # Only called on equal values (same keys, same length): the types are what is left.
+    kind = type(a)
+    if kind is not type(b):
         return False
-    if isinstance(a, dict):
-        return len(a) == len(b) and all(key in b and same(v, b[key]) for key, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+    if kind is dict:
+        pairs: Any = ((value, b[key]) for key, value in a.items())
+    elif kind is list:
+        pairs = zip(a, b, strict=True)
+    else:
+        return True
+    for x, y in pairs:
+        inner = type(x)
+        if inner is dict or inner is list:
+            if not _same_types(x, y):
+                return False
+        elif inner is not type(y):
+            return False
+    return True

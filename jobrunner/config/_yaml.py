@@ -60,6 +60,16 @@ class Document:
         mark = key_node.start_mark if key and key_node is not None else node.start_mark
         return mark.line + 1, mark.column + 1
 
+    def key_positions(self, path: Path_) -> dict[Any, tuple[int, int]]:
+        """Where each key of the mapping at ``path`` stands: one lookup for a whole section."""
+        node = self._node(path)
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        return {
+            name: (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            for name, (key_node, _) in self._mapping_index(node).items()
+        }
+
     def is_plain(self, path: Path_) -> bool:
         """Whether the value at ``path`` is a scalar written without quotes."""
         node = self._node(path)
