@@ -133,16 +133,35 @@ def check_references(doc: Document, references: dict[Path_, str]) -> list[Issue]
     # Modules written since the interpreter last looked at a folder (a reload, a test)
     # are invisible to the cached directory listings until they are dropped.
     importlib.invalidate_caches()
+    # Each reference is checked once per kind: a large file names the same functions
+    # many times. None: it imports; else the message and hint of its failure.
+    checked: dict[tuple[str, str], tuple[str, str] | None] = {}
     for path, reference in references.items():
-        try:
-            if path[-1] == "storage_class":
-                import_storage_class(reference)
-            elif "context_manager" in path[-2:]:
-                import_context_manager(reference)
-            else:
-                import_callable(reference)
-        except (Exception, SystemExit) as exc:
-            # SystemExit too: a module that calls sys.exit() on import must not end validation.
-            message, hint = explain_import_error(reference, exc)
-            issues.append(doc.issue(path, message, hint))
+        kind = _kind(path)
+        key = (kind, reference)
+        if key not in checked:
+            checked[key] = _check(kind, reference)
+        failure = checked[key]
+        if failure is not None:
+            issues.append(doc.issue(path, *failure))
     return issues
+
+
+def _kind(path: Path_) -> str:
+    if path[-1] == "storage_class":
+        return "storage_class"
+    return "context_manager" if "context_manager" in path[-2:] else "callable"
+
+
+def _check(kind: str, reference: str) -> tuple[str, str] | None:
+    try:
+        if kind == "storage_class":
+            import_storage_class(reference)
+        elif kind == "context_manager":
+            import_context_manager(reference)
+        else:
+            import_callable(reference)
+    except (Exception, SystemExit) as exc:
+        # SystemExit too: a module that calls sys.exit() on import must not end validation.
+        return explain_import_error(reference, exc)
+    return None

@@ -7,12 +7,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jobrunner.config._describe import describe_value
 from jobrunner.config._hooks import references as hook_references
 from jobrunner.config._hooks import setup_callbacks
 from jobrunner.config._imports import add_search_path, check_references
 from jobrunner.config._interpolate import interpolate
 from jobrunner.config._resolve import resolve
-from jobrunner.config._schema import describe_value, validate_schema
+from jobrunner.config._reuse import Reuse, to_check, unchanged
+from jobrunner.config._schema import validate_schema
 from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._setup import run_setup
 from jobrunner.config._yaml import Path_, dotted, read_yaml
@@ -21,11 +23,15 @@ from jobrunner.errors import ConfigError, Issue
 
 
 class Loaded:
-    """A loaded config and the warnings found on the way (errors raise instead)."""
+    """A loaded config and the warnings found on the way (errors raise instead).
 
-    def __init__(self, config: Config, warnings: list[Issue]) -> None:
+    ``reuse`` is what a later load of the same file may take over (``previous=``).
+    """
+
+    def __init__(self, config: Config, warnings: list[Issue], reuse: Reuse | None = None) -> None:
         self.config = config
         self.warnings = warnings
+        self.reuse = reuse
 
 
 def load_config(
@@ -33,12 +39,14 @@ def load_config(
     *,
     check_imports: bool = True,
     environ: Mapping[str, str] | None = None,
+    previous: Loaded | None = None,
 ) -> Loaded:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem.
 
     ``check_imports`` also runs the ``setup`` functions, then imports each ``function``,
     ``storage_class``, hook and handler; a producer (``jobrunner.load``) skips that so
-    it never imports task modules.
+    it never imports task modules. ``previous``, an earlier load of the same file (a hot
+    reload), lets the definitions that did not change keep their objects (``_reuse.py``).
     """
     file = os.fspath(path)
     text = _read(file)
@@ -66,8 +74,10 @@ def load_config(
     broken = {dotted(path) for path in doc.broken}
     unreadable = [issue for issue in issues if issue.path in broken]
     values = interpolate(doc, os.environ if environ is None else environ)
-    values += _uncovered(validate_schema(doc), unreadable + values)
-    config, later = resolve(doc, Path(file))
+    found = unchanged(previous.reuse if previous else None, doc.data, Path(file))
+    checked = to_check(doc.data, found)
+    values += _uncovered(validate_schema(doc, checked), unreadable + values)
+    config, later, reuse = resolve(doc, Path(file), found)
     folder = Path(file).resolve().parent
     add_search_path(folder)
     if check_imports:
@@ -81,7 +91,7 @@ def load_config(
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)), omitted=doc.omitted)
-    return Loaded(config, [i for i in issues if i.severity != "error"])
+    return Loaded(config, [i for i in issues if i.severity != "error"], reuse)
 
 
 _START = "start with `version: 1`, then instances:, tasks: and schedules:"

@@ -7,70 +7,55 @@ broken task does not hide the errors of the next.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from jobrunner.config import _hooks
-from jobrunner.config._connections import check_connection, check_greenlet_driver
+from jobrunner.config._checks import check_zone, close_match, location
+from jobrunner.config._cron_check import parse_cron
 from jobrunner.config._duration import parse_duration
-from jobrunner.config._events import events_config
 from jobrunner.config._http import resolve_http
+from jobrunner.config._instance import resolve_instance
 from jobrunner.config._limits import quote
-from jobrunner.config._yaml import Document, dotted
+from jobrunner.config._reuse import Reuse, Unchanged, context_of, relocated
+from jobrunner.config._yaml import Document
 from jobrunner.config.model import (
     Config,
-    ConsumerConfig,
     HandlesConfig,
     InstanceConfig,
-    Location,
     LoggingConfig,
     ScheduleConfig,
-    SerializerConfig,
     TaskConfig,
     TaskOptions,
 )
-from jobrunner.errors import MAX_SHOWN, Issue
-from jobrunner.scheduling import Cron, CronError
+from jobrunner.errors import Issue
 
-# Instance keys that configure jobrunner/huey itself; every other key of an
-# instance is a keyword argument of its storage class.
-INSTANCE_KEYS = frozenset(
-    {
-        "backend",
-        "name",
-        "results",
-        "store_none",
-        "immediate",
-        "utc",
-        "timezone",
-        "compression",
-        "serializer",
-        "delivery",
-        "lease",
-        "consumer",
-        "events",
-        "hooks",
-        "signals",
-    }
-)
 _TASK_OPTION_KEYS = frozenset(TaskOptions.__dataclass_fields__)
 _DURATION_OPTIONS = frozenset({"retry_delay", "expires", "timeout"})
 
 
-def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
-    """The typed config of ``doc`` and the issues found; no config when any is an error."""
+def resolve(
+    doc: Document, path: Path, found: Unchanged | None = None
+) -> tuple[Config | None, list[Issue], Reuse]:
+    """The typed config of ``doc``, the issues found (no config when any is an error), and
+    what the next load of the file may reuse. ``found``: definitions taken over as they are.
+    """
     data: Mapping[str, Any] = doc.data
+    found = found or Unchanged()
+    reuse = Reuse(path, context_of(data))
+    # Where the reused definitions stand now, looked up section by section.
+    moved = {
+        section: doc.key_positions((section,)) if getattr(found, section) else {}
+        for section in ("tasks", "schedules")
+    }
     issues: list[Issue] = []
     folder = path.resolve().parent
     file_zone: str | None = data.get("timezone")
     if file_zone is not None:
-        _check_zone(file_zone, ("timezone",), doc, issues)
+        check_zone(file_zone, ("timezone",), doc, issues)
     # A section of the wrong type (`tasks: [..]`) is the schema's error to report; here
     # it counts as empty, so the other sections are still checked.
     defaults = _guard(_options, _section(data, "defaults"), TaskOptions()) or TaskOptions()
@@ -78,38 +63,51 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
     raw_instances = _section(data, "instances") or {"default": {"backend": "sqlite"}}
     instances: dict[str, InstanceConfig] = {}
     for name, raw in raw_instances.items():
-        instance = _guard(_instance, name, raw, doc, folder, path, issues)
+        instance = _guard(resolve_instance, name, raw, doc, folder, path, issues)
         if instance is not None:
             instances[name] = instance
 
     tasks: dict[str, TaskConfig] = {}
     for name, raw in _section(data, "tasks").items():
-        task = _guard(_task, name, raw, doc, defaults, raw_instances, issues)
+        before = len(issues)
+        if name in found.tasks:
+            task = relocated(found.tasks[name], doc.file, *moved["tasks"][name])
+        else:
+            task = _guard(_task, name, raw, doc, defaults, raw_instances, issues)
         if task is not None:
             tasks[name] = task
+            if len(issues) == before:
+                reuse.tasks[name] = (raw, task)
 
     schedules: dict[str, ScheduleConfig] = {}
+    raw_tasks = _section(data, "tasks")
     for name, raw in _section(data, "schedules").items():
-        schedule = _guard(
-            _schedule,
-            name,
-            raw,
-            doc,
-            defaults,
-            raw_instances,
-            instances,
-            tasks,
-            _section(data, "tasks"),
-            file_zone,
-            issues,
-        )
+        before = len(issues)
+        if name in found.schedules:
+            schedule = relocated(found.schedules[name], doc.file, *moved["schedules"][name])
+        else:
+            schedule = _guard(
+                _schedule,
+                name,
+                raw,
+                doc,
+                defaults,
+                raw_instances,
+                instances,
+                tasks,
+                raw_tasks,
+                file_zone,
+                issues,
+            )
         if schedule is not None:
             schedules[name] = schedule
+            if len(issues) == before:
+                reuse.schedules[name] = (raw, schedule)
 
     http = resolve_http(doc, issues)
 
     if any(issue.severity == "error" for issue in issues):
-        return None, issues
+        return None, issues, reuse
     config = Config(
         path=path,
         instances=MappingProxyType(instances),
@@ -122,7 +120,7 @@ def resolve(doc: Document, path: Path) -> tuple[Config | None, list[Issue]]:
         setup=_hooks.setup_callbacks(doc),
         logging=LoggingConfig(**_section(data, "logging")),
     )
-    return config, issues
+    return config, issues, reuse
 
 
 def _handles(raw: Mapping[str, Any], folder: Path) -> HandlesConfig:
@@ -144,15 +142,22 @@ def _guard(build: Any, *args: Any) -> Any:
         return None
 
 
-def _location(doc: Document, path: tuple[str, ...]) -> Location:
-    line, column = doc.where(path, key=True)
-    return Location(doc.file, line, column)
-
-
 def _options(raw: Mapping[str, Any], base: TaskOptions) -> TaskOptions:
+    keys = _TASK_OPTION_KEYS & raw.keys()
+    if not keys:
+        return base
+    # Definitions that say the same options share one frozen object: ten thousand tasks
+    # spell a handful of combinations. The type is in the key, lest `1` stand for `true`.
+    given = tuple(sorted((key, type(raw[key]), raw[key]) for key in keys))
+    try:
+        return _shared_options(base, given)
+    except TypeError:  # an unhashable value (a `lock:` mapping): not shared
+        return _build_options(base, given)
+
+
+def _build_options(base: TaskOptions, given: tuple[tuple[str, type, Any], ...]) -> TaskOptions:
     values = {}
-    for key in _TASK_OPTION_KEYS & raw.keys():
-        value = raw[key]
+    for key, _, value in given:
         if key in _DURATION_OPTIONS and value is not None:
             value = parse_duration(value)
         elif key in _hooks.CONVERTERS:
@@ -161,84 +166,7 @@ def _options(raw: Mapping[str, Any], base: TaskOptions) -> TaskOptions:
     return TaskOptions(**{**base.__dict__, **values})
 
 
-def _instance(
-    name: str, raw: Mapping[str, Any], doc: Document, folder: Path, path: Path, issues: list[Issue]
-) -> InstanceConfig:
-    where = ("instances", name)
-    backend = raw.get("backend", "sqlite")
-    storage = {k: v for k, v in raw.items() if k not in INSTANCE_KEYS}
-    if backend == "sqlite":
-        filename = storage.get("filename", f"{path.stem}.db")
-        if filename != ":memory:" and not Path(filename).is_absolute():
-            filename = str(folder / filename)
-        storage["filename"] = filename
-    if backend == "file":
-        storage["path"] = str(folder / storage["path"])
-    storage_class = storage.pop("storage_class", None)
-    if backend == "custom":
-        storage = dict(storage.pop("options", {}) or {})
-    if "timezone" in raw:
-        _check_zone(raw["timezone"], (*where, "timezone"), doc, issues)
-    serializer = SerializerConfig(**(raw.get("serializer") or {}))
-    check_connection(name, backend, raw, serializer, doc, issues)
-    if backend in _AT_MOST_ONCE_BACKENDS:
-        _check_delivery(name, backend, raw.get("delivery"), doc, issues)
-    consumer_raw = dict(raw.get("consumer") or {})
-    check_greenlet_driver(name, consumer_raw, doc, issues)
-    if "shutdown_timeout" in consumer_raw:
-        consumer_raw["shutdown_timeout"] = parse_duration(consumer_raw["shutdown_timeout"])
-    return InstanceConfig(
-        name=name,
-        backend=backend,
-        location=_location(doc, where),
-        queue_name=raw.get("name", name),
-        storage=MappingProxyType(storage),
-        storage_class=storage_class,
-        results=raw.get("results", True),
-        store_none=raw.get("store_none", False),
-        immediate=raw.get("immediate", False),
-        utc=raw.get("utc", True),
-        timezone=raw.get("timezone"),
-        compression=raw.get("compression", False),
-        serializer=serializer,
-        delivery=raw.get("delivery", "at_least_once"),
-        lease=parse_duration(raw.get("lease", 30)),
-        consumer=ConsumerConfig(**consumer_raw),
-        events=events_config(name, backend, raw.get("events"), folder, doc, issues),
-        hooks=_hooks.hooks(doc, (*where, "hooks"), raw.get("hooks")),
-        signals=_hooks.signals(doc, (*where, "signals"), raw.get("signals")),
-    )
-
-
-# Backends without an at-least-once store (jobrunner/delivery): the consumer runs huey's
-# own at-most-once worker. A custom storage may subclass a built-in one yet change how it
-# queues, so the built-in stores' raw SQL or Redis commands must not be used on it.
-_AT_MOST_ONCE_BACKENDS = frozenset({"file", "custom"})
-
-
-def _check_delivery(
-    name: str, backend: str, delivery: Any, doc: Document, issues: list[Issue]
-) -> None:
-    where = ("instances", name)
-    if delivery == "at_least_once":
-        issues.append(
-            doc.issue(
-                (*where, "delivery"),
-                f"the {backend} backend has no at-least-once delivery",
-                "use sqlite, redis or postgres for at-least-once, or set delivery: at_most_once",
-            )
-        )
-    elif delivery is None:
-        issues.append(
-            doc.issue(
-                where,
-                f"instance {quote(name)} runs at most once: the {backend} backend has no "
-                "at-least-once delivery (a crash loses the tasks it was running)",
-                "set delivery: at_most_once to say so, or use sqlite, redis or postgres",
-                key=True,
-                severity="warning",
-            )
-        )
+_shared_options = functools.lru_cache(maxsize=4096)(_build_options)
 
 
 def _pick_instance(
@@ -281,7 +209,7 @@ def _task(
     if instance is None:
         return None
     _hooks.check_options(doc, where, options, _backend(raw_instances, instance), issues)
-    return TaskConfig(name, raw["function"], instance, options, _location(doc, where))
+    return TaskConfig(name, raw["function"], instance, options, location(doc, where))
 
 
 def _schedule(
@@ -298,10 +226,10 @@ def _schedule(
 ) -> ScheduleConfig | None:
     where = ("schedules", name)
     # Every check runs before any early return, so all of a schedule's errors show at once.
-    cron = _cron(raw["cron"], (*where, "cron"), doc, issues) if "cron" in raw else None
+    cron = parse_cron(raw["cron"], (*where, "cron"), doc, issues) if "cron" in raw else None
     zone = raw.get("timezone")
     if zone is not None:
-        _check_zone(zone, (*where, "timezone"), doc, issues)
+        check_zone(zone, (*where, "timezone"), doc, issues)
     task_name = raw.get("task")
     function: str | None = raw.get("function")
     instance: str | None
@@ -346,7 +274,7 @@ def _schedule(
         cron=cron,
         timezone=zone,
         options=options,
-        location=_location(doc, where),
+        location=location(doc, where),
         task=task_name,
         args=tuple(raw.get("args", ())),
         kwargs=MappingProxyType(dict(raw.get("kwargs", {}))),
@@ -358,90 +286,9 @@ def _schedule(
     )
 
 
-_FIELD_RANGES = {
-    "minute": "0-59",
-    "hour": "0-23",
-    "day": "1-31",
-    "month": "1-12",
-    "day_of_week": "0-6 (0 = Sunday)",
-}
-_CRON_SYNTAX = "*, */n, a-b, a-b/n or a comma list of those"
-
-
-def _cron(raw: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> Cron | None:
-    if isinstance(raw, Mapping) and not set(raw) <= set(_FIELD_RANGES):
-        return None  # Unknown cron fields are the schema's error (with a did-you-mean).
-    try:
-        return Cron.parse(raw)
-    except CronError as exc:
-        issues.append(_cron_issue(raw, exc, where, doc))
-        return None
-
-
-def _cron_issue(raw: Any, exc: CronError, where: tuple[str, ...], doc: Document) -> Issue:
-    if exc.field not in _FIELD_RANGES:
-        # The shape is wrong: not five fields, or neither a string nor a mapping.
-        if isinstance(raw, str):
-            return doc.issue(
-                where,
-                f"invalid cron {quote(raw)}: expected 5 fields (minute hour day month "
-                f"day_of_week), got {len(raw.split())}",
-                'e.g. "*/15 * * * *" (every 15 minutes) or "0 3 * * 1-5" (03:00 on weekdays)',
-            )
-        return doc.issue(where, f"invalid cron: {exc.message}")
-    hint = f"{exc.field} takes {_FIELD_RANGES[exc.field]}, written as {_CRON_SYNTAX}"
-    at = where
-    if isinstance(raw, str):
-        # Point at the offending field inside the string, not at the string's start.
-        token = list(re.finditer(r"\S+", raw))[list(_FIELD_RANGES).index(exc.field)]
-        text = token.group()
-        line, column = doc.column_in(where, token.start())
-    else:
-        at = (*where, exc.field)
-        value = raw.get(exc.field)
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            return doc.issue(at, f"invalid cron: {exc.message}", hint)
-        text = str(value)
-        line, column = doc.where(at)
-    detail = exc.message.partition(": ")[2]
-    message = f"invalid cron: {exc.field} {quote(text)} is not valid" + (
-        f" ({detail})" if detail else ""
-    )
-    return Issue(doc.file, line, column, dotted(at), message, hint)
-
-
-def _check_zone(zone: Any, where: tuple[str, ...], doc: Document, issues: list[Issue]) -> None:
-    if zone in ("UTC", "local") or not isinstance(zone, str):
-        return  # A zone that is not a string is the schema's error.
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        close = _close(zone, _zone_names(), issues)
-        hint = (
-            f"did you mean {close!r}?"
-            if close
-            else "use an IANA name such as Europe/Berlin, or UTC, or local"
-        )
-        issues.append(doc.issue(where, f"unknown time zone {quote(zone)}", hint))
-
-
 def _backend(raw_instances: Mapping[str, Any], instance: str) -> str | None:
     raw = raw_instances.get(instance)
     return raw.get("backend", "sqlite") if isinstance(raw, Mapping) else None
-
-
-@functools.cache
-def _zone_names() -> list[str]:
-    # available_timezones() walks the zone folders: once per process, not per zone.
-    return sorted(available_timezones())
-
-
-def _close(word: str, choices: list[str], issues: list[Issue]) -> str | None:
-    """The choice closest to ``word`` for a did-you-mean hint, when the hint can be read."""
-    if len(issues) >= MAX_SHOWN:
-        return None  # past the errors that are printed: a hostile file must not cost this
-    found = difflib.get_close_matches(word, choices, n=1)
-    return found[0] if found else None
 
 
 def _unknown(
@@ -452,7 +299,7 @@ def _unknown(
     known: list[str],
     issues: list[Issue],
 ) -> Issue:
-    close = _close(name, known, issues)
+    close = close_match(name, known, issues)
     listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
     hint = f"did you mean {close!r}?" if close else f"defined {kind}s: {listed or 'none'}"
     return doc.issue(where, f"unknown {kind} {quote(name)}", hint)

@@ -13,13 +13,18 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
+if TYPE_CHECKING:
+    # jsonschema explains errors only: a valid file never needs it, and importing it
+    # costs a tenth of a second at every start (docs/performance.md).
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+from jobrunner.config._describe import article, describe_value, fits
 from jobrunner.config._limits import quote
 from jobrunner.config._yaml import Document, Path_
 from jobrunner.errors import Issue
@@ -53,6 +58,8 @@ def load_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     # Resolving a `$ref` costs more than checking what it points to, and it runs
     # once per task and schedule: validate against a copy with the refs inlined
     # (the schema has no recursive refs, so the copy is equivalent).
@@ -81,10 +88,14 @@ def _quick_check() -> Callable[[Any], Any]:
     return check
 
 
-def validate_schema(doc: Document) -> list[Issue]:
-    """Every schema error of ``doc``, each with its position and a hint where one helps."""
+def validate_schema(doc: Document, checked: Any = None) -> list[Issue]:
+    """Every schema error of ``doc``, each with its position and a hint where one helps.
+
+    ``checked``: the part of ``doc.data`` that may hold errors (a reload leaves out the
+    definitions it checked before); on any error the whole document is explained.
+    """
     try:
-        _quick_check()(doc.data)
+        _quick_check()(doc.data if checked is None else checked)
     except fastjsonschema.JsonSchemaException:
         pass
     else:
@@ -139,7 +150,7 @@ def _explain(raw: ValidationError, doc: Document) -> list[Issue]:
         return [
             doc.issue(
                 path,
-                f"expected a crontab string or a mapping, got {_describe(error.instance)}",
+                f"expected a crontab string or a mapping, got {describe_value(error.instance)}",
                 'e.g. cron: "*/5 * * * *" or cron: {minute: "0", hour: "3"}',
             )
         ]
@@ -267,26 +278,6 @@ def _missing(error: _Error, path: Path_, doc: Document) -> Issue:
     )
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-}
-
-
-def _fits(value: Any, branch: dict[str, Any]) -> bool:
-    """Whether ``value`` has the JSON type a ``oneOf`` branch asks for."""
-    wanted: str | None = branch.get("type")
-    if wanted is None:
-        return False
-    if isinstance(value, bool):
-        return wanted == "boolean"
-    return isinstance(value, _JSON_TYPES.get(wanted, ()))
-
-
 def _one_of(error: _Error, path: Path_, doc: Document) -> list[Issue]:
     branches = error.validator_value
     if all(set(b) == {"required"} for b in branches):
@@ -294,15 +285,15 @@ def _one_of(error: _Error, path: Path_, doc: Document) -> list[Issue]:
     # A value of the right type that breaks that branch's rule (-5 for a duration,
     # an unknown cron field): explain the rule it broke, not "matches no branch".
     for index, branch in enumerate(branches):
-        if _fits(error.instance, branch):
+        if fits(error.instance, branch):
             subs = [e for e in error.context if list(e.schema_path)[:1] == [index]]
             if subs:
                 issues = [issue for sub in subs for issue in _explain(sub, doc)]
                 if issues:
                     return issues
-    expected = " or ".join(_article(b["type"]) for b in branches if "type" in b)
+    expected = " or ".join(article(b["type"]) for b in branches if "type" in b)
     if expected:
-        return [doc.issue(path, f"expected {expected}, got {_describe(error.instance)}")]
+        return [doc.issue(path, f"expected {expected}, got {describe_value(error.instance)}")]
     return [doc.issue(path, error.message)]
 
 
@@ -335,12 +326,12 @@ def _enum(error: _Error, path: Path_, doc: Document) -> Issue:
 def _wrong_type(error: _Error, path: Path_, doc: Document) -> Issue:
     expected = error.validator_value
     value = error.instance
-    message = f"expected {_article(expected)}, got {_describe(value)}"
+    message = f"expected {article(expected)}, got {describe_value(value)}"
     hint = None
     wanted = set(expected) if isinstance(expected, list) else {expected}
     if isinstance(value, str) and wanted & {"integer", "number", "boolean"}:
         parsed = _scalar(value)
-        if parsed is not None and _fits(parsed, {"type": sorted(wanted)[0]}):
+        if parsed is not None and fits(parsed, {"type": sorted(wanted)[0]}):
             hint = f"remove the quotes: `{path[-1]}: {value}`" if path else None
     elif value is None and "object" in wanted:
         hint = "give it keys, or remove it"
@@ -382,39 +373,3 @@ def _bad_pattern(error: _Error, path: Path_, doc: Document) -> Issue:
             f"name one of the {last}s defined in this file",
         )
     return doc.issue(path, error.message)
-
-
-def _article(expected: Any) -> str:
-    names = {
-        "object": "a mapping",
-        "array": "a list",
-        "string": "a string",
-        "integer": "an integer",
-        "number": "a number",
-        "boolean": "true or false",
-        "null": "null",
-    }
-    if isinstance(expected, list):
-        return " or ".join(str(names.get(e, e)) for e in expected)
-    return str(names.get(expected, expected))
-
-
-def describe_value(value: Any) -> str:
-    """``value`` as a user reads it in an error message ("the string 'x'", "a list")."""
-    return _describe(value)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"the string {quote(value)}"
-    if isinstance(value, int | float):
-        return f"the number {quote(value)}"
-    return f"{type(value).__name__} {quote(value)}"

@@ -21,6 +21,8 @@ Path_ = tuple[str | int, ...]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 @dataclass
@@ -57,6 +59,16 @@ class Document:
             return (1, 1)
         mark = key_node.start_mark if key and key_node is not None else node.start_mark
         return mark.line + 1, mark.column + 1
+
+    def key_positions(self, path: Path_) -> dict[Any, tuple[int, int]]:
+        """Where each key of the mapping at ``path`` stands: one lookup for a whole section."""
+        node = self._node(path)
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        return {
+            name: (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            for name, (key_node, _) in self._mapping_index(node).items()
+        }
 
     def is_plain(self, path: Path_) -> bool:
         """Whether the value at ``path`` is a scalar written without quotes."""
@@ -190,8 +202,11 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     if node is None:
         return doc, []
     # Before building anything: nested aliases (a "billion laughs") expand a few hundred
-    # bytes into billions of values; counted on the node graph, that costs its size.
-    if expanded_size(node, MAX_VALUES) > MAX_VALUES:
+    # bytes into billions of values; counted on the node graph, that costs its size. An
+    # alias needs an anchor (`&name`): without `&` the values are the nodes, which
+    # too_many_values has bounded already, and this walk (a fifth of a large file's
+    # load) is skipped.
+    if "&" in text and expanded_size(node, MAX_VALUES) > MAX_VALUES:
         doc.root = None
         return doc, [too_large(file)]
     issues: list[Issue] = []
@@ -279,9 +294,12 @@ def _mapping(
     merged = doc.merged.get(id(node))
     if merged is None:
         # An alias visits its node again, already flattened: count once.
-        own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        tags = [key_node.tag for key_node, _ in node.value]
+        own = len(tags) - tags.count(_MERGE_TAG)
         try:
-            constructor.flatten_mapping(node)
+            # Only merge (`<<`) and value (`=`) keys change anything: most mappings have none.
+            if own < len(tags) or _VALUE_TAG in tags:
+                constructor.flatten_mapping(node)
         except yaml.MarkedYAMLError as exc:
             # A merge key (`<<:`) whose value is not a mapping or a list of mappings.
             mark = exc.problem_mark or node.start_mark
@@ -343,6 +361,16 @@ def _scalar(
         # What the safe constructor returns for a string, without its bookkeeping:
         # most scalars of a file are strings (docs/performance.md, config load).
         return node.value
+    value = node.value
+    if (
+        node.tag == _INT_TAG
+        and isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and (value[0] != "0" or value == "0")
+    ):
+        # A plain decimal number, as the constructor reads it (a leading 0 is octal there).
+        return int(value)
     try:
         return constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError) as exc:

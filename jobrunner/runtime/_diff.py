@@ -71,6 +71,8 @@ def diff_configs(old: Config, new: Config) -> list[Change]:
 
 def definition_details(old: Definition, new: Definition) -> list[str]:
     """``field old->new`` for each field of a task or schedule that differs."""
+    if old is new:
+        return []  # a reload took the unchanged definition over (config/_reuse.py)
     if replace(old, location=new.location) == new:
         return []  # the common case, and one comparison (a reload compares every definition)
     details: list[str] = []

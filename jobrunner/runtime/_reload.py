@@ -4,7 +4,9 @@ A reload goes through four stages, and only the last one changes anything:
 
 1. **load** the whole file exactly as at start (read, interpolate, validate, import
    every function). Any error rejects the reload: the running configuration stays
-   and the errors are logged as ``jobrunner validate`` prints them.
+   and the errors are logged as ``jobrunner validate`` prints them. Tasks and
+   schedules whose YAML did not change keep their objects (``config/_reuse.py``), so
+   the next stages find them unchanged at once.
 2. **plan**: compare old and new :class:`Config` (``_diff.py``, ``_reload_plan.py``).
    Tasks and schedules change in place on their live huey object; an instance whose
    own settings changed (storage, serializer, consumer...) is rebuilt and its
@@ -32,7 +34,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,13 +43,11 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from jobrunner import events
-from jobrunner._outage import is_storage_error, outage_of
+from jobrunner._outage import outage_of
 from jobrunner.app import gc_paused
 from jobrunner.config import Config, InstanceConfig, Loaded, load_config
 from jobrunner.errors import ConfigError, Issue, StorageError, format_issues
 from jobrunner.factory import (
-    SCHEDULE_PREFIX,
-    TASK_PREFIX,
     register_schedule,
     register_task,
     safe_target,
@@ -60,19 +59,22 @@ from jobrunner.runtime._reload_plan import (
     Plan,
     bind,
     build_instance,
-    count_waiting,
     make_plan,
     unreachable,
+    warn_orphans,
 )
-from jobrunner.runtime._retiring import Retiring, waiting_in
+from jobrunner.runtime._retiring import (
+    DRAIN_IDLE,
+    Retiring,
+    leftover_warnings,
+    supervise,
+    waiting_in,
+)
 
 if TYPE_CHECKING:
     from jobrunner.runtime._runner import Runner
 
 log = logging.getLogger("jobrunner")
-
-DRAIN_IDLE = 10.0
-"""Seconds an old storage must stay empty before its drain consumer stops."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ class Attempt:
 class Reloader:
     """Applies reloads to a running :class:`Runner`; lives on the Runner's main thread."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, loaded: Loaded | None = None) -> None:
         self.runner = runner
+        # The load that is running: the next one rebuilds only what differs from it.
+        self._loaded = loaded
         self.generation = 1
         self.retiring: list[Retiring] = []
         self._applied_text = _read_bytes(runner.path)
@@ -125,7 +129,7 @@ class Reloader:
         importlib.invalidate_caches()  # a module file created since the start must be found
         try:
             with gc_paused():
-                loaded = load_config(path, check_imports=True)
+                loaded = load_config(path, check_imports=True, previous=self._loaded)
             return Attempt(text, loaded)
         except ConfigError as exc:
             return Attempt(text, None, exc)
@@ -149,6 +153,7 @@ class Reloader:
         for warning in loaded.warnings:
             log.warning("%s", warning.format())
         self._applied_text = text
+        self._loaded = loaded
         self._last_failed = False
         if not plan.changes:
             log.info("reloaded %s (generation %d): no changes", path, self.generation)
@@ -229,7 +234,7 @@ class Reloader:
         hueys = {
             name: built[name].huey if name in built else app.huey(name) for name in new.instances
         }
-        self._warn_orphans(old, new, built)
+        warn_orphans(app, old, new, built, runner.path)
         tasks = self._apply_definitions(
             "task", old.tasks, new.tasks, app.tasks, hueys, built, register_task
         )
@@ -270,52 +275,6 @@ class Reloader:
             if after is None or after.instance != before.instance:
                 handles[name].unregister()
         return wrappers
-
-    def _warn_orphans(self, old: Config, new: Config, built: Mapping[str, Built]) -> None:
-        """Warn about queued messages of tasks and schedules leaving an instance that stays."""
-        app = self.runner.app_or_fail()
-        leaving: dict[str, dict[str, tuple[str, str]]] = {}  # instance -> message name -> what
-        for kind, prefix, before, after in (
-            ("task", TASK_PREFIX, old.tasks, new.tasks),
-            ("schedule", SCHEDULE_PREFIX, old.schedules, new.schedules),
-        ):
-            for name, definition in before.items():
-                instance = definition.instance
-                if instance not in new.instances:
-                    continue  # the whole instance goes; _hand_over reports its storage
-                moved = instance in built and storage_moved(
-                    old.instances[instance], new.instances[instance]
-                )
-                if moved:
-                    continue  # the drain consumer still runs the old storage's messages
-                successor = after.get(name)
-                if successor is None or successor.instance != instance:
-                    leaving.setdefault(instance, {})[f"{prefix}.{name}"] = (kind, name)
-        for instance, names in sorted(leaving.items()):
-            try:
-                counts = count_waiting(app.huey(instance), names)
-            except Exception as exc:
-                log.warning(
-                    "instance %s: cannot count the messages of removed tasks: %s", instance, exc
-                )
-                continue
-            for message_name, count in sorted(counts.items()):
-                if count:
-                    kind, name = names[message_name]
-                    log.warning(
-                        "%s %s was removed while %d message%s for it %s waiting in instance %s; "
-                        "they are kept, not dropped: a worker that meets them moves them to the "
-                        "dead letters (see `jobrunner dead-letters %s`); add the %s back and "
-                        "requeue them to run them",
-                        kind,
-                        name,
-                        count,
-                        "" if count == 1 else "s",
-                        "is" if count == 1 else "are",
-                        instance,
-                        self.runner.path,
-                        kind,
-                    )
 
     def _hand_over(
         self, old: Config, new: Config, plan: Plan, hueys: Mapping[str, huey.Huey]
@@ -411,64 +370,11 @@ class Reloader:
 
     def tick(self) -> None:
         """Called by the Runner's loop: stop drained consumers, forget stopped ones."""
-        now = time.monotonic()
-        for retiring in list(self.retiring):
-            if retiring.stopped:
-                self.retiring.remove(retiring)
-                if retiring.drain:
-                    log.info(
-                        "instance %s: old storage %s drained; no longer consumed",
-                        retiring.instance,
-                        retiring.target,
-                    )
-                else:
-                    log.debug("instance %s: previous consumer stopped", retiring.instance)
-                continue
-            if not retiring.drain or retiring.stopper is not None:
-                continue
-            outage = outage_of(retiring.consumer.huey)
-            if outage.down and now < outage.next_try:
-                continue  # its workers back off too: one report per step
-            try:
-                queued, scheduled = waiting_in(retiring.consumer.huey)
-            except Exception as exc:
-                if is_storage_error(exc):
-                    outage.failed(exc)
-                else:
-                    log.warning(
-                        "instance %s: cannot read the old storage %s: %s",
-                        retiring.instance,
-                        retiring.target,
-                        outage.describe(exc),
-                    )
-                continue
-            outage.ok()
-            if queued or scheduled:
-                retiring.idle_since = None
-            elif retiring.idle_since is None:
-                retiring.idle_since = now
-            elif now - retiring.idle_since >= DRAIN_IDLE:
-                retiring.begin_stop()
+        supervise(self.retiring)
 
     def leftover_warnings(self) -> None:
         """At the final stop: say what stays in old storages nobody will consume any more."""
-        for retiring in self.retiring:
-            if not retiring.drain:
-                continue
-            try:
-                queued, scheduled = waiting_in(retiring.consumer.huey)
-            except Exception:
-                continue
-            if queued or scheduled:
-                log.warning(
-                    "instance %s: %d queued and %d scheduled task(s) are left in its old storage "
-                    "%s, which the current jobs.yaml no longer names; run a consumer on it "
-                    "to run them",
-                    retiring.instance,
-                    queued,
-                    scheduled,
-                    retiring.target,
-                )
+        leftover_warnings(self.retiring)
 
 
 class _Refused(Exception):

@@ -2,11 +2,13 @@
 
 :func:`make_plan` decides which instances are rebuilt and which consumers run;
 :func:`build_instance` prepares a rebuilt or added instance's huey object, its
-tasks registered and imported, so that a failure rejects the reload untouched.
+tasks registered and imported, so that a failure rejects the reload untouched;
+:func:`warn_orphans` counts the queued messages of definitions about to go.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -19,12 +21,22 @@ from jobrunner.config import Config, InstanceConfig
 from jobrunner.config._imports import explain_import_error
 from jobrunner.delivery import secrets_of
 from jobrunner.errors import ConfigError, Issue
-from jobrunner.factory import make_huey, register_schedule, register_task, safe_target
+from jobrunner.factory import (
+    SCHEDULE_PREFIX,
+    TASK_PREFIX,
+    make_huey,
+    register_schedule,
+    register_task,
+    safe_target,
+)
 from jobrunner.runtime._diff import Change, Definition, diff_configs, log_order, storage_moved
 from jobrunner.runtime._hooks import install_hooks
 
 if TYPE_CHECKING:
+    from jobrunner.app import App
     from jobrunner.runtime._runner import Runner
+
+log = logging.getLogger("jobrunner")
 
 
 def selected(config: Config, instances: Iterable[str]) -> list[str]:
@@ -172,6 +184,52 @@ def count_waiting(app_huey: huey.Huey, names: Iterable[str]) -> dict[str, int]:
             if name in counts:
                 counts[name] += 1
     return counts
+
+
+def warn_orphans(app: App, old: Config, new: Config, built: Mapping[str, Built], path: str) -> None:
+    """Warn about queued messages of tasks and schedules leaving an instance that stays."""
+    leaving: dict[str, dict[str, tuple[str, str]]] = {}  # instance -> message name -> what
+    for kind, prefix, before, after in (
+        ("task", TASK_PREFIX, old.tasks, new.tasks),
+        ("schedule", SCHEDULE_PREFIX, old.schedules, new.schedules),
+    ):
+        for name, definition in before.items():
+            instance = definition.instance
+            if instance not in new.instances:
+                continue  # the whole instance goes; _hand_over reports its storage
+            moved = instance in built and storage_moved(
+                old.instances[instance], new.instances[instance]
+            )
+            if moved:
+                continue  # the drain consumer still runs the old storage's messages
+            successor = after.get(name)
+            if successor is None or successor.instance != instance:
+                leaving.setdefault(instance, {})[f"{prefix}.{name}"] = (kind, name)
+    for instance, names in sorted(leaving.items()):
+        try:
+            counts = count_waiting(app.huey(instance), names)
+        except Exception as exc:
+            log.warning(
+                "instance %s: cannot count the messages of removed tasks: %s", instance, exc
+            )
+            continue
+        for message_name, count in sorted(counts.items()):
+            if count:
+                kind, name = names[message_name]
+                log.warning(
+                    "%s %s was removed while %d message%s for it %s waiting in instance %s; "
+                    "they are kept, not dropped: a worker that meets them moves them to the "
+                    "dead letters (see `jobrunner dead-letters %s`); add the %s back and "
+                    "requeue them to run them",
+                    kind,
+                    name,
+                    count,
+                    "" if count == 1 else "s",
+                    "is" if count == 1 else "are",
+                    instance,
+                    path,
+                    kind,
+                )
 
 
 def unreachable(

@@ -132,7 +132,7 @@ class Runner:
             consumer.start()
         if self.endpoint is not None:
             self.endpoint.start()
-        self.reloader = Reloader(self)
+        self.reloader = Reloader(self, loaded)
         if self.options.reload:
             self.watcher = ConfigWatcher(
                 self.path, self._request_reload, poll=self.options.reload_poll
