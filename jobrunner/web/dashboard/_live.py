@@ -41,7 +41,7 @@ NOTIFY_GAP = 1.0
 BUDGET = 0.02
 #: A page rendered for one change is served to every page asking within this long.
 SHARED_FOR = 2.0
-#: Stands for "not looked at since the hub's events": the next look is a change.
+#: Stands for "not looked at yet, or not since the hub's events": the next look is a change.
 _UNKNOWN = object()
 
 
@@ -149,7 +149,9 @@ class Live:
 
     async def _watch(self) -> None:
         try:
-            heard, looked = self.heard, await self._look()
+            # The first look tells too: a page may have changed between its load and its
+            # stream's opening, before the watcher had anything to compare with.
+            heard, looked = self.heard, _UNKNOWN
             pause = self.dash.poll_interval
             while self._listeners and not self.closed:
                 if self.heard == heard:

@@ -173,8 +173,10 @@ def test_without_a_hub_a_change_of_another_process_reaches_an_open_page(
         stream = Stream(base)
         try:
             app.tasks.add(3, 4)
-            stream.next_change()
-            assert _pending(base) == 2
+            deadline = time.monotonic() + 30
+            while _pending(base) != 2:
+                assert time.monotonic() < deadline, "the overview never showed the new task"
+                stream.next_change()
         finally:
             stream.close()
         process.send_signal(2)
