@@ -27,8 +27,13 @@ from jobrunner.events import OUTCOMES, Event, History, history_for
 from jobrunner.factory import safe_target
 from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import planned_runs
-from jobrunner.status import InstanceStatus, ScheduleStatus
-from jobrunner.status._snapshot import _instance, _schedule
+from jobrunner.status import (
+    InstanceStatus,
+    ScheduleStatus,
+    delivery_tables_exist,
+    instance_status,
+    schedule_status,
+)
 from jobrunner.timezones import zone
 from jobrunner.web.dashboard._context import Dashboard
 
@@ -124,7 +129,7 @@ def instances(dash: Dashboard) -> list[InstanceView]:
 
 
 def _status(instance: InstanceConfig, app_huey: huey.Huey, now: datetime) -> InstanceStatus:
-    return _instance(instance, app_huey, history(app_huey), now)
+    return instance_status(instance, app_huey, history(app_huey), now)
 
 
 def queue(dash: Dashboard, page: int = 0) -> tuple[list[QueuedTask], dict[str, str]]:
@@ -179,7 +184,9 @@ def schedules(
         if app_huey is not None and shared(instance):
             if instance.name not in histories:
                 histories[instance.name], _ = guarded(instance, partial(history, app_huey))
-            look = partial(_schedule, instance, schedule, app_huey, histories[instance.name], now)
+            look = partial(
+                schedule_status, instance, schedule, app_huey, histories[instance.name], now
+            )
             view.status, view.error = guarded(instance, look)
         if not view.next_runs:
             fire = view.status.next_fire if view.status is not None else None
@@ -212,7 +219,7 @@ def dead_letters(dash: Dashboard) -> tuple[list[tuple[str, DeadLetter]], dict[st
         kept = store(app_huey)
         if kept is None:
             continue
-        letters, error = guarded(instance, partial(_letters, kept))
+        letters, error = guarded(instance, partial(_letters, kept, app_huey.storage))
         if error:
             errors[name] = error
         found.extend((name, letter) for letter in letters or [])
@@ -220,9 +227,9 @@ def dead_letters(dash: Dashboard) -> tuple[list[tuple[str, DeadLetter]], dict[st
     return found, errors
 
 
-def _letters(kept: Store) -> list[DeadLetter]:
-    kept.setup()
-    return kept.dead_letters()
+def _letters(kept: Store, storage: Any) -> list[DeadLetter]:
+    # Reading creates nothing: no consumer yet, no tables, no dead letter.
+    return kept.dead_letters() if delivery_tables_exist(storage) else []
 
 
 def records_runs(config: Config) -> bool:

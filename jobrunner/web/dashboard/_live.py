@@ -1,10 +1,17 @@
 """Live updates: one server-sent event stream per open page, one watcher per server.
 
-The watcher looks at a cheap fingerprint of the storages (queue sizes, in-flight
-counts, dead letters, the newest run) every ``poll_interval`` seconds, only while a
-page is open, and at once when the event hub reports something. Pages are told
-*that* something changed; each then asks for its own ``<main>`` again. So 20 open
-pages cost one watcher, not 20.
+Pages are told *that* something changed (a ``change`` event); each then asks for its own
+``<main>`` again, which is rendered once per change for every page that asks. So 20 open
+pages cost one watcher and one render per kind of page, not 20.
+
+How the watcher knows. Inside ``jobrunner run`` the process's event hub reports each
+batch of events (a run started or ended, a schedule fired, a reload): while batches come,
+they are the change, and the storages are not read at all (on SQLite every read waits for
+the one connection lock the workers need; on Redis it is round trips the workers' client
+shares). Once the hub has been quiet for ``poll_interval``, and always without a hub
+(``jobrunner dashboard``), the watcher compares a fingerprint of the storages (queue
+sizes, in-flight counts, dead letters, consumers, the newest run) every ``poll_interval``:
+that catches what other processes change. The watcher runs only while a page is open.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,16 +31,18 @@ from jobrunner.web.dashboard._context import Dashboard
 
 #: Seconds between keep-alive comments on a quiet stream (proxies close idle ones).
 KEEPALIVE = 15.0
-#: Pages are told of changes at most this often: during a drain the storages change on
-#: every look, and each telling makes every open page fetch itself again.
+#: Pages are told of changes at most this often (a quiet runner's event reaches an open
+#: page within it): each telling makes every open page fetch itself again.
 NOTIFY_GAP = 1.0
 #: The share of the runner's time the dashboard may take while pages are open: after a
-#: change was told, the next one waits until the time spent looking and rendering since
-#: is at most this share of the time passed. Quiet, pages hear of a change within a
-#: second; during a drain they refresh less often, and the workers keep their pace.
+#: telling, the next one waits until the time the renders (and looks) took since is at
+#: most this share of the time passed. Quiet, that is NOTIFY_GAP; during a drain a
+#: telling every few seconds, and the workers keep their pace.
 BUDGET = 0.02
 #: A page rendered for one change is served to every page asking within this long.
 SHARED_FOR = 2.0
+#: Stands for "not looked at yet, or not since the hub's events": the next look is a change.
+_UNKNOWN = object()
 
 
 class Live:
@@ -42,17 +51,21 @@ class Live:
     def __init__(self, dash: Dashboard) -> None:
         self.dash = dash
         self.version = 0
+        self.closed = False
+        #: Seconds spent rendering pages and looking at the storages since the last telling.
+        self.spent = 0.0
+        #: Batches of events the hub reported (counted on the hub's thread).
+        self.heard = 0
+        self._poked = False
         self._changed: asyncio.Event | None = None
+        self._poke: asyncio.Event | None = None
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
-        self._poke: asyncio.Event | None = None
-        self._unsubscribe: Any = None
-        self._told = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = False
-        dash.closers.append(self.close)
-        self.spent = 0.0  # seconds spent rendering pages and looking, since the last telling
+        self._unsubscribe: Callable[[], None] | None = None
+        self._told = 0.0
         self._pages: dict[Any, tuple[int, float, Response]] = {}
+        dash.closers.append(self.close)
 
     @property
     def watching(self) -> bool:
@@ -116,43 +129,73 @@ class Live:
             self._listeners -= 1
 
     def _start(self) -> None:
-        if self._task is not None and not self._task.done():
+        if self.watching:
             return
-        loop = self._loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         self._poke = asyncio.Event()
+        self._poked = False
         if self.dash.subscribe is not None and self._unsubscribe is None:
-            poke = self._poke
+            self._unsubscribe = self.dash.subscribe(self._heard)
+        self._task = self._loop.create_task(self._watch())
 
-            def wake() -> None:
-                loop.call_soon_threadsafe(poke.set)
-
-            self._unsubscribe = self.dash.subscribe(wake)
-        self._task = loop.create_task(self._watch())
+    def _heard(self) -> None:
+        """A batch of events (on the hub's thread): wake the watcher, once until it looks."""
+        self.heard += 1
+        if not self._poked and self._loop is not None and self._poke is not None:
+            self._poked = True
+            with contextlib.suppress(RuntimeError):  # the server's loop has ended
+                self._loop.call_soon_threadsafe(self._poke.set)
 
     async def _watch(self) -> None:
-        last: object = None
-        while True:
-            looked = time.monotonic()
-            current = await run_in_threadpool(fingerprint, self.dash)
-            self.spent += time.monotonic() - looked
-            if last is not None and current != last:
-                gap = max(NOTIFY_GAP, self.spent / BUDGET)
-                await asyncio.sleep(max(0.0, self._told + gap - time.monotonic()))
-                self._told = time.monotonic()
-                self.spent = 0.0
-                self.changed()
-            last = current
-            if self._listeners == 0:
-                return  # the next page opened starts a new watcher
-            assert self._poke is not None
-            # The hub's events (every 0.25 s while tasks run) wake the watcher early, but
-            # it looks at the storages no more often than every poll_interval / 2.
-            pause = max(self.dash.poll_interval / 2, (time.monotonic() - looked) / BUDGET)
-            await asyncio.sleep(max(0.0, looked + pause - time.monotonic()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.dash.poll_interval / 2)
-            self._poke.clear()
+        try:
+            # The first look tells too: a page may have changed between its load and its
+            # stream's opening, before the watcher had anything to compare with.
+            heard, looked = self.heard, _UNKNOWN
+            pause = self.dash.poll_interval
+            while self._listeners and not self.closed:
+                if self.heard == heard:
+                    await self._nap(pause)
+                if self.heard != heard:
+                    heard, looked = self.heard, _UNKNOWN
+                    await self._tell()
+                    continue
+                started = time.monotonic()
+                current = await self._look()
+                # A slow storage is looked at less often, within the same budget.
+                pause = max(self.dash.poll_interval, (time.monotonic() - started) / BUDGET)
+                if current != looked:
+                    looked = current
+                    await self._tell()
+        finally:
+            if self._unsubscribe is not None:  # no page open: the hub's batches cost nothing
+                self._unsubscribe()
+                self._unsubscribe = None
+
+    async def _look(self) -> object:
+        started = time.monotonic()
+        try:
+            return await run_in_threadpool(fingerprint, self.dash)
+        finally:
+            self.spent += time.monotonic() - started
+
+    async def _nap(self, seconds: float) -> None:
+        """Until the hub reports events, or ``seconds`` passed."""
+        assert self._poke is not None
+        self._poke.clear()
+        self._poked = False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._poke.wait(), seconds)
+
+    async def _tell(self) -> None:
+        """Tell every page, once the budget allows (at once when nothing was told lately)."""
+        # Asked again while the pages still fetch what the last telling made them render:
+        # the budget is checked anew after each wait, with the renders finished meanwhile.
+        while (wait := self._told + max(NOTIFY_GAP, self.spent / BUDGET) - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        self._told = time.monotonic()
+        self.spent = 0.0
+        self.changed()
 
 
 def fingerprint(dash: Dashboard) -> tuple[Any, ...]:

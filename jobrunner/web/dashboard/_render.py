@@ -22,6 +22,8 @@ _env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates ship with the package: no stat of each file at every render.
+    auto_reload=False,
 )
 
 
