@@ -25,6 +25,7 @@ from typing import Any
 
 from huey.storage import BaseSqlStorage, PostgresStorage, SqliteStorage
 
+from jobrunner._enqueue_stamp import restamp
 from jobrunner.delivery._store import (
     LEASE_RETENTION,
     DeadLetter,
@@ -90,9 +91,10 @@ class _SqlStore(Store):
             if row is None:
                 return None
             letter = _letter(row)
+            # A requeue is an enqueue: the start delay counts from now (docs/events.md).
             curs.execute(
                 f"insert into {self.task} (queue, data, priority) values ({p}, {p}, {p})",
-                (self.queue, letter.data, letter.priority),
+                (self.queue, restamp(letter.data, time.time()), letter.priority),
             )
             self._notify(curs)
         return letter
