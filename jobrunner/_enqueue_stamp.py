@@ -23,9 +23,17 @@ _V1 = struct.Struct(">3sBBd")
 SIZE = _V1.size  # 13
 
 
+_pack = _V1.pack
+
+
+def header(when: float) -> bytes:
+    """The header of a message enqueued at ``when``, to put ahead of huey's bytes."""
+    return _pack(MAGIC, VERSION, SIZE, when)
+
+
 def stamp(data: bytes, when: float) -> bytes:
     """``data`` (huey's message bytes, stamped or not) with the enqueue time ``when``."""
-    return _V1.pack(MAGIC, VERSION, SIZE, when) + split(data)[1]
+    return _pack(MAGIC, VERSION, SIZE, when) + split(data)[1]
 
 
 def restamp(data: bytes, when: float) -> bytes:

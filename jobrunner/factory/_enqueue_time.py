@@ -15,15 +15,16 @@ The serializers read messages with or without the header, so every reader of a q
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
+from time import time as _now
 from typing import Any
 
 import huey
 from huey.api import Task
 from huey.serializer import Serializer, SignedSerializer
 
-from jobrunner._enqueue_stamp import split, stamp
+from jobrunner._enqueue_stamp import header as _header
+from jobrunner._enqueue_stamp import split
 
 
 class _HeaderTolerant:
@@ -47,10 +48,13 @@ class EnqueueTimes:
     """The huey object's half: stamp on serialize, ``task.enqueued_at`` on deserialize."""
 
     def serialize_task(self, task: Task) -> bytes:
-        when = getattr(task, "enqueued_at", None)
+        # Every enqueue runs this (docs/performance.md has its cost): a dict lookup, not
+        # getattr(), which raises and catches an AttributeError for a task never stamped;
+        # huey's bytes never carry a header, so no stamp() check.
+        when = task.__dict__.get("enqueued_at")
         if when is None:
-            when = task.enqueued_at = time.time()
-        return stamp(super().serialize_task(task), when)  # type: ignore[misc]
+            when = task.enqueued_at = _now()
+        return _header(when) + super().serialize_task(task)  # type: ignore[no-any-return,misc]
 
     def deserialize_task(self, data: bytes) -> Task:
         when, body = split(data)
