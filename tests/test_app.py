@@ -73,8 +73,8 @@ def test_unknown_attribute_is_also_an_attribute_error(config: Path) -> None:
 
 def test_huey_by_instance_name(config: Path) -> None:
     with jobrunner.load(config) as app:
-        assert type(app.huey("main")) is huey.SqliteHuey
-        assert type(app.huey("fast")) is huey.MemoryHuey
+        assert isinstance(app.huey("main"), huey.SqliteHuey)
+        assert isinstance(app.huey("fast"), huey.MemoryHuey)
         assert dict(app.instances) == {"main": app.huey("main"), "fast": app.huey("fast")}
         with pytest.raises(jobrunner.UnknownNameError, match="known instances: fast, main"):
             app.huey("slow")

@@ -4,7 +4,9 @@ huey's ``deserialize_task`` is ``serializer.deserialize`` then
 ``registry.create_task``. Doing the two steps apart tells the three reasons for a
 dead letter apart: a bad signature (refused before anything is unpickled), data
 that cannot be deserialized, and a task this consumer does not know (the message
-was readable, so its task name is kept to show and to requeue it later).
+was readable, so its task name is kept to show and to requeue it later). The enqueue
+time ahead of the message (``jobrunner/_enqueue_stamp.py``) goes on the task as
+``enqueued_at``, as the huey object's ``deserialize_task`` does it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from huey.api import Task
 from huey.exceptions import HueyException
 from huey.registry import Message
 from huey.serializer import SignedSerializer
+
+from jobrunner._enqueue_stamp import split
 
 BAD_SIGNATURE = "bad signature: not signed with this instance's secret (refused unread)"
 UNKNOWN_TASK = "unknown task"
@@ -38,6 +42,7 @@ def open_message(app_huey: huey.Huey, data: bytes) -> Opened:
     """The task in ``data``, or the reason it must go to the dead letters."""
     serializer = app_huey.serializer
     try:
+        enqueued_at, data = split(data)
         message: Any = serializer.deserialize(data)
     except Exception as exc:
         return Opened(None, None, _unreadable(serializer, exc))
@@ -51,6 +56,7 @@ def open_message(app_huey: huey.Huey, data: bytes) -> Opened:
         return Opened(None, name, f"{UNKNOWN_TASK} {missing}")
     except Exception as exc:
         return Opened(None, name, f"{UNREADABLE}: {_detail(exc)}")
+    task.enqueued_at = enqueued_at
     return Opened(task)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import redis
 from huey.storage import RedisPriorityQueue, RedisStorage
 
+from jobrunner._enqueue_stamp import restamp
 from jobrunner.delivery._store import (
     LEASE_RETENTION,
     DeadLetter,
@@ -292,7 +293,8 @@ class RedisStore(Store):
             letter = _letter(id, value)
             pipe.multi()
             pipe.hdel(self.dead, id)
-            self._enqueue(pipe, letter.data, letter.priority)
+            # A requeue is an enqueue: the start delay counts from now (docs/events.md).
+            self._enqueue(pipe, restamp(letter.data, time.time()), letter.priority)
             found.append(letter)
 
         self.conn.transaction(move, self.dead)

@@ -14,11 +14,11 @@ def store_for(storage: BaseStorage) -> Store | None:
 
         return redis_store(storage)
     if isinstance(storage, PostgresStorage):
-        from jobrunner.delivery._sql import PostgresStore
+        from jobrunner.delivery._postgres_store import PostgresStore
 
         return PostgresStore(storage)
     if isinstance(storage, SqliteStorage):
-        from jobrunner.delivery._sql import SqliteStore
+        from jobrunner.delivery._sqlite_store import SqliteStore
 
         return SqliteStore(storage)
     return None

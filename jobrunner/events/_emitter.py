@@ -70,6 +70,10 @@ class Emitter:
         extra: dict[str, Any] | None = None
         if status == M.STARTED:
             self._started[task.id] = time.monotonic()
+            # Set by jobrunner's huey classes (factory/_enqueue_time.py); None without a stamp.
+            enqueued_at = getattr(task, "enqueued_at", None)
+            if enqueued_at is not None:
+                extra = {"enqueued_at": enqueued_at}
         elif status in _ENDS:
             start = self._started.pop(task.id, None)
             if start is not None:

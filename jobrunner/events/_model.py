@@ -94,7 +94,8 @@ FIELDS = (
 class Event:
     """One event. ``ts`` is epoch seconds (UTC in JSON); ``data`` holds the status's own fields.
 
-    ``data`` keys per status: retrying ``attempt``, ``delay``; dead-lettered ``reason``;
+    ``data`` keys per status: started ``enqueued_at`` (epoch seconds, when the message was
+    stamped); retrying ``attempt``, ``delay``; dead-lettered ``reason``;
     recovered ``dead_consumer``, ``count``; fired ``lag``; skipped ``reason``; caught-up
     ``missed``; reload-rejected ``errors``; action ``action``, ``by``; any run event
     ``args``, ``kwargs`` with ``events.capture_args: true``.

@@ -9,7 +9,6 @@ from typing import Any
 
 import huey
 import huey.storage
-from huey.serializer import SignedSerializer
 
 from jobrunner import _revoke_flags
 from jobrunner._forksafe import track_sql_storage
@@ -18,17 +17,24 @@ from jobrunner.config._connections import mask_url
 from jobrunner.config._imports import import_object
 from jobrunner.config.model import InstanceConfig
 from jobrunner.errors import StorageError
+from jobrunner.factory._enqueue_time import (
+    StampedSerializer,
+    StampedSignedSerializer,
+    stamped_class,
+)
 from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
 from jobrunner.factory._redis_wait import RedisResultWait
 
+# huey's classes, each stamping its messages with their enqueue time (_enqueue_time.py).
 _CLASSES: dict[str, type[huey.Huey]] = {
-    "sqlite": huey.SqliteHuey,
-    "redis": huey.RedisHuey,
-    "redis-expire": huey.RedisExpireHuey,
-    "priority-redis": huey.PriorityRedisHuey,
-    "postgres": huey.PostgresHuey,
-    "file": huey.FileHuey,
-    "memory": huey.MemoryHuey,
+    "sqlite": stamped_class(huey.SqliteHuey),
+    "redis": stamped_class(huey.RedisHuey),
+    "redis-expire": stamped_class(huey.RedisExpireHuey),
+    "priority-redis": stamped_class(huey.PriorityRedisHuey),
+    "postgres": stamped_class(huey.PostgresHuey),
+    "file": stamped_class(huey.FileHuey),
+    "memory": stamped_class(huey.MemoryHuey),
+    "custom": stamped_class(huey.Huey),
 }
 _REDIS = frozenset({"redis", "redis-expire", "priority-redis"})
 # Pages between SQLite checkpoints once a storage failed (SQLite's default: 1,000).
@@ -221,13 +227,13 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         "immediate": immediate or instance.immediate,
     }
     if instance.serializer.secret:
-        kwargs["serializer"] = SignedSerializer(
+        kwargs["serializer"] = StampedSignedSerializer(
             secret=instance.serializer.secret,
             salt=instance.serializer.salt,
             compression=instance.compression,
         )
     else:
-        kwargs["compression"] = instance.compression
+        kwargs["serializer"] = StampedSerializer(compression=instance.compression)
     storage = dict(instance.storage)
     if instance.backend in _REDIS:
         # Wake Result.get(blocking=True) on a push instead of polling: ~1 ms
@@ -237,7 +243,7 @@ def make_huey(instance: InstanceConfig, *, immediate: bool = False) -> huey.Huey
         kwargs["storage_class"] = _STORAGE_CLASSES[instance.backend]
     if instance.backend == "custom":
         storage_class = import_object(instance.storage_class or "")
-        built = huey.Huey(storage_class=storage_class, **kwargs, **storage)
+        built = _CLASSES["custom"](storage_class=storage_class, **kwargs, **storage)
     elif instance.backend == "sqlite":
         try:
             built = _CLASSES[instance.backend](**kwargs, **storage)

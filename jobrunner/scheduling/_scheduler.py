@@ -18,6 +18,8 @@ A storage that cannot be reached stops the loop's iteration and is reported thro
 instance's :class:`~jobrunner._outage.Outage` (one line per backoff step); the next iteration
 after the outage catches up as after any gap.
 
+Which missed ticks run is ``_catchup.py``; the hourly claim sweep is ``_sweep.py``.
+
 The clock is injectable (``now``): tests drive the loop tick by tick with a fake clock whose
 ``stop_flag.wait`` advances time instead of sleeping.
 """
@@ -27,8 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import takewhile
+from datetime import UTC, datetime, timedelta
 from multiprocessing.sharedctypes import RawValue
 from typing import Any
 
@@ -37,52 +38,32 @@ from huey.consumer import Scheduler
 
 from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.config.model import ScheduleConfig
-from jobrunner.scheduling._claims import claim, release, runner_id, sweep_claims
+from jobrunner.scheduling._catchup import MINUTE as _MINUTE
+from jobrunner.scheduling._catchup import floor_minute, plan_catch_up
+from jobrunner.scheduling._claims import claim, release, runner_id
 from jobrunner.scheduling._firing import CHUNK, Firing, Plan, Run, names
 from jobrunner.scheduling._firing import label as _label
 from jobrunner.scheduling._overlap import install_overlap_hooks
 from jobrunner.scheduling._state import ScheduleState
-from jobrunner.scheduling._ticks import fire_times, is_due
+from jobrunner.scheduling._sweep import ClaimSweep
+from jobrunner.scheduling._ticks import is_due
 from jobrunner.timezones import zone
 
 log = logging.getLogger("jobrunner.scheduler")
 
 Clock = Callable[[], datetime]
 
-_MINUTE = timedelta(minutes=1)
-# Up to this long a gap, missed ticks are found minute by minute (see _due_between).
-_SHORT_GAP = timedelta(hours=6)
 # Wake this long after the minute starts: the OS may wake a sleeper a little early, and a tick
 # computed a hair before the minute would be the previous one.
 WAKE_MARGIN = 0.005
 # A runner that starts this soon after a minute began still fires that minute on time; later, the
 # minute counts as missed and the catch-up policy decides.
 START_GRACE = 10.0
-# catchup_window when catchup is latest/all and no window is given.
-DEFAULT_CATCHUP_WINDOW = 86400.0
-# Claims are kept at least this long (longer for schedules with a longer catch-up window).
-CLAIM_RETENTION = 86400.0
-# Claim name of the hourly claim sweep; not a valid schedule name, so it cannot collide.
-SWEEP_CLAIM = "~sweep"
-# Log at most this many missed ticks by count (catchup: none); beyond, "1000+".
-_MISSED_COUNT_CAP = 1000
 
 
 def utc_now() -> datetime:
     """The wall clock as an aware UTC datetime (the scheduler's default clock)."""
     return datetime.now(UTC)
-
-
-def floor_minute(moment: datetime) -> datetime:
-    """The tick (whole UTC minute) that ``moment`` falls in."""
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def catchup_window(config: ScheduleConfig) -> float:
-    """How far back (seconds) missed ticks of ``config`` are caught up."""
-    if config.catchup_window is not None:
-        return config.catchup_window
-    return DEFAULT_CATCHUP_WINDOW
 
 
 class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
@@ -111,7 +92,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         self.state = ScheduleState(huey.storage, clock=lambda: self.now().timestamp())
         self._synced: dict[str, datetime] = {}
         self._next_read: datetime | None = None
-        self._swept_hour: datetime | None = None
+        self.sweep = ClaimSweep(huey.storage, self._schedule_configs)
         self._passes = 0
         self.firing = Firing(huey, self.state, self.now, self._huey_time)
         # Workers run the signal handlers that keep overlap markers; connect them before the
@@ -217,7 +198,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             if done is None or done < tick:
                 schedules.append((task_class, config))
         if not schedules:
-            self._maybe_sweep(tick)
+            self.sweep.maybe_sweep(tick)
             return
         began = time.monotonic()
         for start in range(0, len(schedules), CHUNK):
@@ -246,11 +227,17 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             decided,
             (settled - tick).total_seconds(),
         )
-        self._maybe_sweep(tick)
+        self.sweep.maybe_sweep(tick)
 
     def _periodic_classes(self) -> list[Any]:
         registry = self.huey._registry
         return list(getattr(registry, "_periodic_tasks", ()))
+
+    def _schedule_configs(self) -> Iterator[ScheduleConfig]:
+        for task_class in self._periodic_classes():
+            config = getattr(task_class, "schedule_config", None)
+            if config is not None:
+                yield config
 
     def _fire_chunk(
         self, chunk: list[tuple[Any, ScheduleConfig]], tick: datetime, moment: datetime
@@ -304,55 +291,13 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         if self._gap(name, tick):
             late = done is None and (moment - tick).total_seconds() > START_GRACE
             upto = tick if late else tick - _MINUTE
-            self._catch_up(plan, task_class, config, done, upto, moment, recorded.get(name))
+            plan_catch_up(plan, task_class, config, done, upto, moment, recorded.get(name))
             if late:
                 plan.synced[name] = tick
                 return
         if is_due(config.cron, zone(config.timezone), tick):
             plan.runs.append(Run(task_class, config, tick, caught_up=False))
         plan.synced[name] = tick
-
-    def _catch_up(
-        self,
-        plan: Plan,
-        task_class: Any,
-        config: ScheduleConfig,
-        done: datetime | None,
-        upto: datetime,
-        moment: datetime,
-        recorded: datetime | None,
-    ) -> None:
-        """Plan ``config.catchup`` for the due ticks after the last decided one, up to ``upto``."""
-        name = config.name
-        if recorded is None:
-            # Never decided anywhere: a new schedule has missed nothing.
-            plan.tracking[name] = upto
-            return
-        after = recorded if done is None else max(recorded, done)
-        if after >= upto:
-            return
-        tz = zone(config.timezone)
-        if config.catchup == "none":
-            missed = _due_between(config, tz, after, upto)
-            first = next(missed, None)
-            if first is not None:
-                count = 1 + sum(1 for _ in _cap(missed))
-                shown = f"{count}+" if count > _MISSED_COUNT_CAP else str(count)
-                log.warning(
-                    "schedule %s: %s tick(s) from %s missed while no runner fired it; "
-                    "not run (catchup: none)",
-                    name,
-                    shown,
-                    _label(first),
-                )
-        else:
-            oldest = moment - timedelta(seconds=catchup_window(config))
-            start = max(after, _ceil_minute(oldest) - _MINUTE)
-            ticks = list(_due_between(config, tz, start, upto))
-            if config.catchup == "latest":
-                ticks = ticks[-1:]
-            plan.runs.extend(Run(task_class, config, t, caught_up=True) for t in ticks)
-        plan.advance[name] = upto
 
     def _fire_plain(self, task_class: Any, tick: datetime, moment: datetime) -> None:
         """A periodic task registered with plain ``huey.periodic_task``: huey's rule (its
@@ -376,67 +321,11 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             log.info("periodic task %s: tick %s: enqueued task %s", key, _label(tick), task.id)
         self._synced[key] = tick
 
-    # Housekeeping ---------------------------------------------------------------------------
-
-    def _maybe_sweep(self, tick: datetime) -> None:
-        hour = tick.replace(minute=0)
-        if self._swept_hour == hour:
-            return
-        self._swept_hour = hour
-        try:
-            if not claim(self.huey.storage, SWEEP_CLAIM, hour, runner_id()):
-                return
-            deleted = sweep_claims(self.huey.storage, tick - timedelta(seconds=self._retention()))
-            if deleted:
-                log.debug("deleted %d old schedule claim(s)", deleted)
-        except Exception as exc:
-            if is_storage_error(exc):
-                self._swept_hour = None
-                raise
-            log.exception("could not delete old schedule claims")
-
-    def _retention(self) -> float:
-        windows = [
-            catchup_window(c)
-            for c in (getattr(t, "schedule_config", None) for t in self._periodic_classes())
-            if c is not None and c.catchup != "none"
-        ]
-        # A claim must outlive every tick catch-up could still look at.
-        return max([CLAIM_RETENTION, *(w + 3600.0 for w in windows)])
-
     def _huey_time(self, moment: datetime) -> datetime:
         """``moment`` on huey's clock: naive UTC, or naive local time when ``utc=False``."""
         if self.huey.utc:
             return moment.astimezone(UTC).replace(tzinfo=None)
         return moment.astimezone().replace(tzinfo=None)
-
-
-def _due_between(
-    config: ScheduleConfig, tz: tzinfo, after: datetime, last: datetime
-) -> Iterator[datetime]:
-    """The ticks in ``(after, last]`` at which ``config`` is due, in order."""
-    if last - after <= _SHORT_GAP:
-        # A restart or a stall: a few hundred minutes are checked faster one by one than
-        # fire_times() (which looks a day ahead before its first answer) finds the first.
-        tick = floor_minute(after) + _MINUTE
-        while tick <= last:
-            if is_due(config.cron, tz, tick):
-                yield tick
-            tick += _MINUTE
-        return
-    yield from takewhile(lambda t: t <= last, fire_times(config.cron, tz, after))
-
-
-def _cap(ticks: Iterator[datetime]) -> Iterator[datetime]:
-    for index, tick in enumerate(ticks):
-        if index >= _MISSED_COUNT_CAP:
-            return
-        yield tick
-
-
-def _ceil_minute(moment: datetime) -> datetime:
-    floor = floor_minute(moment)
-    return floor if floor == moment else floor + _MINUTE
 
 
 def _next_multiple(moment: datetime, seconds: int) -> datetime:

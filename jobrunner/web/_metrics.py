@@ -48,7 +48,7 @@ _RELOADS = {events.RELOAD_APPLIED: "applied", events.RELOAD_REJECTED: "rejected"
 
 # Task runs last from milliseconds to hours.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
-# How late a task starts after its eta, and a schedule fires after its tick.
+# How long a task waits to start after its enqueue or eta, and a schedule fires after its tick.
 DELAY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
@@ -81,7 +81,7 @@ class Metrics:
         )
         self.start_delay = Histogram(
             "jobrunner_task_start_delay_seconds",
-            "How long after its eta a task with an eta (delayed, retried, jittered) started.",
+            "How long a task waited to start, from its enqueue or its later eta.",
             ["instance", "task"],
             buckets=DELAY_BUCKETS,
             registry=r,
@@ -125,9 +125,10 @@ class Metrics:
             instance = event.instance or ""
             if status == events.STARTED:
                 self.busy.started(instance, event.id)
-                if event.execute_time is not None:
-                    delay = max(event.ts - event.execute_time, 0.0)
-                    self.start_delay.labels(instance, event.task or "").observe(delay)
+                ready = _ready_at(event)
+                if ready is not None:
+                    delay = max(event.ts - ready, 0.0)
+                    self._child(self.start_delay, instance, event.task or "").observe(delay)
             elif status in RUN_OUTCOMES:
                 self._outcome(event, instance)
             elif status in _SCHEDULE_FIRES:
@@ -163,6 +164,19 @@ class Metrics:
         """The body and content type for a scraper's ``Accept`` header (text or OpenMetrics)."""
         encode, content_type = choose_encoder(accept)
         return encode(self.registry), content_type
+
+
+def _ready_at(event: Event) -> float | None:
+    """When a started task could first run: the later of its enqueue and its eta.
+
+    A task enqueued with an eta already past waited only from its enqueue; None for a
+    message with neither (plain huey's, without jobrunner's enqueue time)."""
+    enqueued = (event.data or {}).get("enqueued_at")
+    if not isinstance(enqueued, int | float):
+        return event.execute_time
+    if event.execute_time is None:
+        return float(enqueued)
+    return max(float(enqueued), event.execute_time)
 
 
 def metrics_routes(metrics: Metrics) -> list[Route]:

@@ -16,6 +16,7 @@ from huey.storage import SqliteStorage
 import jobrunner
 from jobrunner.config.model import InstanceConfig, Location
 from jobrunner.factory import safe_target
+from jobrunner.factory._enqueue_time import EnqueueTimes
 
 CLASSES = {
     "sqlite": huey.SqliteHuey,
@@ -65,13 +66,14 @@ def app(write_config: Callable[..., Path], project: Path) -> Iterator[jobrunner.
 
 @pytest.mark.parametrize("backend", sorted(CLASSES))
 def test_each_backend_builds_its_huey_class(app: jobrunner.App, backend: str) -> None:
-    assert type(app.huey(backend)) is CLASSES[backend]
+    # huey's class with the enqueue-time stamping mixed in (factory/_enqueue_time.py).
+    assert type(app.huey(backend)).__bases__ == (EnqueueTimes, CLASSES[backend])
     assert app.huey(backend).name == backend
 
 
 def test_custom_backend_uses_the_storage_class_with_its_options(app: jobrunner.App) -> None:
     built = app.huey("custom")
-    assert type(built) is huey.Huey
+    assert type(built).__bases__ == (EnqueueTimes, huey.Huey)
     assert type(built.storage).__name__ == "MyStorage"
     assert isinstance(built.storage, SqliteStorage)
     assert built.storage.flavour == "mint"
@@ -219,7 +221,7 @@ def test_default_instance_is_sqlite_beside_the_file(
     )
     app = jobrunner.load(config)
     assert list(app.instances) == ["default"]
-    assert type(app.huey()) is huey.SqliteHuey
+    assert isinstance(app.huey(), huey.SqliteHuey)
     assert app.huey("default").storage.filename == str(project / "myjobs.db")
     assert app.tasks.add.huey is app.huey("default")
 

@@ -162,7 +162,7 @@ def test_huey_by_instance_name(app: jobrunner.App, served: Served) -> None:
     import huey
 
     expected = huey.RedisHuey if served.backend == "redis" else huey.SqliteHuey
-    assert type(app.huey("main")) is expected
+    assert isinstance(app.huey("main"), expected)
     assert app.huey() is app.huey("main")
     # The handle enqueues on that very huey.
     assert app.tasks.add.huey is app.huey("main")

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from jobrunner.config.model import Location, ScheduleConfig, TaskOptions
 from jobrunner.factory import register_schedule
 from jobrunner.scheduling import Cron
+from jobrunner.scheduling._catchup import due_between
 from jobrunner.scheduling._plan import planned_runs
-from jobrunner.scheduling._scheduler import _due_between
 from jobrunner.timezones import zone
 from tests.support.fake_clock import FakeClock, make_scheduler, run_until
 
@@ -113,6 +113,6 @@ def test_missed_ticks_are_the_plans_ticks(
         location=Location("jobs.yaml", 1, 1),
     )
     last = start + timedelta(minutes=minutes)
-    missed = list(_due_between(config, zone(tz), start, last))
+    missed = list(due_between(config, zone(tz), start, last))
     plan = [r.tick for r in planned_runs(config, start, minutes + 1) if r.tick <= last]
     assert missed == plan
