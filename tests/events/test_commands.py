@@ -151,22 +151,6 @@ def test_status_of_an_unreachable_redis_exits_1_with_one_clean_line(
         assert "Traceback" not in result.stderr
 
 
-def test_commands_create_no_storage(project: Path, write_config: Any) -> None:
-    config = write_config(
-        """
-        version: 1
-        instances:
-          default: {backend: sqlite, filename: never.db}
-        """
-    )
-    for command in ("status", "history", "events"):
-        result = cli(command, str(config), cwd=project)
-        assert result.returncode == 1, result
-        assert "never.db does not exist" in result.stderr
-        assert "Traceback" not in result.stderr
-    assert not (project / "never.db").exists()
-
-
 def test_status_answers_0_with_no_consumer_running(project: Path, write_config: Any) -> None:
     config = write_config(
         """
