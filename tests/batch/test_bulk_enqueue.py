@@ -83,9 +83,11 @@ def test_enqueue_many_keeps_priorities_and_delays(
             assert runner.stop(signal.SIGINT) == 0
     values = [r["value"] for r in found]
     assert values[:3] == ["urgent-0", "urgent-1", "urgent-2"]
-    assert values[3:6] == ["plain-0", "plain-1", "plain-2"]
-    assert values[6] == "later"
-    assert found[6]["time"] >= sent + 3  # it waited for its delay
+    # "later" runs once its delay is over: after the plain ones when they ran within those
+    # 3 s; a runner that started later than that (a loaded machine) finds it due at once,
+    # and the queue's order (it came first) puts it before them. Either way it waited.
+    assert [v for v in values[3:] if v != "later"] == ["plain-0", "plain-1", "plain-2"]
+    assert found[values.index("later")]["time"] >= sent + 3
 
 
 def test_map_in_immediate_mode_runs_each_item_in_order(
