@@ -45,7 +45,7 @@ def test_status_history_and_events_of_a_running_consumer(
         """
     )
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         outputs = [project / "follow.jsonl", project / "follow.txt"]
         followers = [
             subprocess.Popen(
