@@ -103,10 +103,9 @@ def guarded(instance: InstanceConfig, action: Callable[[], T]) -> T:
 
 
 def describe(instance: InstanceConfig, exc: BaseException) -> str:
-    """``Type: message`` of ``exc`` (first line) with the instance's secrets masked."""
+    """``Type: message`` of ``exc`` on one line (libpq's runs over several, its hint
+    included) with the instance's secrets masked."""
+    from jobrunner._outage import describe_error
     from jobrunner.delivery import secrets_of
 
-    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    for secret in secrets_of(instance):
-        text = text.replace(secret, "***")
-    return text
+    return describe_error(exc, secrets_of(instance))
