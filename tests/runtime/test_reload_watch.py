@@ -24,7 +24,6 @@ class Calls:
     def __init__(self, path: Path | None = None) -> None:
         self.count = 0
         self.seen: list[str] = []
-        self.times: list[float] = []
         self._path = path
         self._cond = threading.Condition()
 
@@ -36,7 +35,6 @@ class Calls:
         with self._cond:
             self.count += 1
             self.seen.append(text)
-            self.times.append(time.monotonic())
             self._cond.notify_all()
 
     def wait_for(self, count: int, timeout: float = TIMEOUT) -> int:
