@@ -127,6 +127,12 @@ class StorageError(JobRunnerError):
     folder, a full disk); the message holds no secret."""
 
 
+class StorageMissingError(StorageError):
+    """A storage that no consumer or producer has created yet (a SQLite file, a queue
+    folder or huey's PostgreSQL tables), met by a command that only reads and so must not
+    create it."""
+
+
 class BulkEnqueueError(JobRunnerError):
     """A bulk enqueue (``.map()``) stopped part-way: the first ``enqueued`` tasks are enqueued.
 

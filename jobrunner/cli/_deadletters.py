@@ -15,11 +15,11 @@ import sys
 from typing import Any
 
 from jobrunner._outage import describe_error
-from jobrunner.cli._load import storage_exists
 from jobrunner.config import Config, InstanceConfig, load_config
 from jobrunner.delivery import DeadLetter, Store, secrets_of, short_task_name, store_for
-from jobrunner.errors import JobRunnerError, RunnerError, UnknownNameError
+from jobrunner.errors import JobRunnerError, RunnerError, StorageMissingError, UnknownNameError
 from jobrunner.factory import SCHEDULE_PREFIX, TASK_PREFIX, make_huey, safe_target
+from jobrunner.status import guarded, has_table, open_readonly
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,13 +47,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.file, check_imports=False).config
     listing = args.requeue is None and not args.purge
-    # A listing must not create a storage that does not exist: it holds no dead letter.
-    absent = {
-        name
-        for name, instance in config.instances.items()
-        if listing and instance.backend == "sqlite" and not storage_exists(instance)
-    }
-    stores = _stores(config, args.instance, absent)
+    looked = _stores(config, args.instance, listing)
+    # Only a listing meets a store that does not exist (None): the others create theirs.
+    stores = {name: (i, s) for name, (i, s) in looked.items() if s is not None}
     if args.requeue is not None:
         return _requeue(config, stores, args.requeue, args.file)
     if args.purge:
@@ -62,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"instance {name}: purged {count} dead letter{'' if count == 1 else 's'}")
         return 0
     found = {
-        name: _call(instance, store.dead_letters) for name, (instance, store) in stores.items()
+        name: _call(instance, store.dead_letters) if store is not None else []
+        for name, (instance, store) in looked.items()
     }
-    found.update((name, []) for name in sorted(absent) if args.instance in (None, name))
     if args.format == "json":
         print(
             json.dumps(
@@ -77,23 +73,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stores(
-    config: Config, only: str | None, absent: set[str]
-) -> dict[str, tuple[InstanceConfig, Store]]:
+    config: Config, only: str | None, listing: bool
+) -> dict[str, tuple[InstanceConfig, Store | None]]:
+    """Each instance's dead-letter store; None (listing only) where none was created yet."""
     if only is not None and only not in config.instances:
         raise UnknownNameError("instance", only, config.instances)
-    stores: dict[str, tuple[InstanceConfig, Store]] = {}
+    stores: dict[str, tuple[InstanceConfig, Store | None]] = {}
     for name, instance in config.instances.items():
         if only is not None and name != only:
             continue
-        if instance.immediate or instance.backend == "memory" or name in absent:
+        if instance.immediate or instance.backend == "memory":
             continue
-        # Building a PostgreSQL or SQLite huey connects (it creates huey's tables); a file
-        # storage, which keeps no dead letters, would create its folder.
-        store = None
-        if instance.backend != "file":
-            store = _call(
-                instance, lambda instance=instance: store_for(make_huey(instance).storage)
-            )
+        try:
+            store = _look(instance) if listing else _open(instance)
+        except StorageMissingError:
+            stores[name] = (instance, None)  # never created, so it holds no dead letter
+            continue
         if store is None:
             if only is not None:
                 raise RunnerError(
@@ -101,14 +96,37 @@ def _stores(
                     "sqlite, redis and postgres backends do"
                 )
             continue
-        _call(instance, store.setup)
         stores[name] = (instance, store)
-    if not stores and not absent:
+    if not stores:
         raise RunnerError(
             f"no instance of {config.path} keeps dead letters "
             "(only the sqlite, redis and postgres backends do)"
         )
     return stores
+
+
+def _open(instance: InstanceConfig) -> Store | None:
+    """The store of ``instance`` for a requeue or a purge, its tables created if missing."""
+    # A file storage keeps no dead letters, and building it would create its folder.
+    if instance.backend == "file":
+        return None
+    store: Store | None = _call(instance, lambda: store_for(make_huey(instance).storage))
+    if store is not None:
+        _call(instance, store.setup)
+    return store
+
+
+def _look(instance: InstanceConfig) -> Store | None:
+    """The store of ``instance`` for a listing, which creates nothing: raises
+    :class:`StorageMissingError` where no consumer created the dead letters' table."""
+    if instance.backend == "file":
+        return None
+    storage = open_readonly(instance).storage
+    store = store_for(storage)
+    table = getattr(store, "dead", None)  # a SQL table; a Redis key appears when written
+    if isinstance(table, str) and not guarded(instance, lambda: has_table(storage, table)):
+        raise StorageMissingError(f"instance {instance.name}: no dead letters table yet")
+    return store
 
 
 def _call(instance: InstanceConfig, action: Any) -> Any:

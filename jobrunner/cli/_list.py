@@ -11,18 +11,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from types import MappingProxyType
+from functools import partial
 from typing import Any
 
-from jobrunner.cli._load import load_quietly, storage_exists
-from jobrunner.cli._pause import open_state
-from jobrunner.config import Config, InstanceConfig, ScheduleConfig
-from jobrunner.errors import JobRunnerError
-from jobrunner.factory import safe_target
+from jobrunner.cli._load import load_quietly
+from jobrunner.config import Config, ScheduleConfig
+from jobrunner.errors import JobRunnerError, StorageMissingError
 from jobrunner.scheduling._describe import describe
 from jobrunner.scheduling._plan import next_run, now_utc
-from jobrunner.scheduling._state import Pause
+from jobrunner.scheduling._state import Pause, ScheduleState
+from jobrunner.status import guarded, open_readonly
 
 
 def add_parser(subparsers: Any) -> None:
@@ -83,28 +81,24 @@ def _read_pauses(config: Config) -> dict[str, Pause | str | None]:
         instance = config.instances[instance_name]
         if instance.immediate or instance.backend == "memory":
             continue  # no storage shared with runners: nothing can be paused there
-        if not storage_exists(instance):
-            continue  # nothing was ever stored, so nothing is paused; a look would create it
         try:
-            with open_state(_without_schema_creation(instance)) as state:
-                for name in names:
-                    found[name] = state.paused(name)
+            storage = open_readonly(instance).storage
+            try:
+                paused = guarded(instance, partial(ScheduleState(storage).paused_many, names))
+            finally:
+                storage.close()
+        except StorageMissingError:
+            continue  # nothing was ever stored, so nothing is paused
         except JobRunnerError as exc:
+            # The message names the instance and its storage (no password).
             print(f"warning: {exc}; paused state unknown", file=sys.stderr)
-            print(f"  (instance {instance_name} at {safe_target(instance)})", file=sys.stderr)
             found.update(dict.fromkeys(names, "unknown"))
+            continue
+        found.update({name: paused.get(name) for name in names})
     return found
 
 
 _NOT_READ = "not read"
-
-
-def _without_schema_creation(instance: InstanceConfig) -> InstanceConfig:
-    # A SQL storage creates its tables when opened: a read must leave the database as it is.
-    if instance.backend != "postgres":
-        return instance
-    storage = MappingProxyType({**instance.storage, "create_tables": False})
-    return replace(instance, storage=storage)
 
 
 def _schedule_row(

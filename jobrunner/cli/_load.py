@@ -1,12 +1,10 @@
-"""Loading the config for commands that read it but run nothing (plan, list, pause), and
-what such a command must not create."""
+"""Loading the config for commands that read it but run nothing (plan, list, pause)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from jobrunner.config import Config, InstanceConfig, load_config
+from jobrunner.config import Config, load_config
 
 
 def load_quietly(path: str) -> Config:
@@ -15,14 +13,3 @@ def load_quietly(path: str) -> Config:
     for warning in loaded.warnings:
         print(warning.format(), file=sys.stderr)
     return loaded.config
-
-
-def storage_exists(instance: InstanceConfig) -> bool:
-    """Whether the storage of a local backend exists: a command that only reads must not
-    create it (a SQLite file or queue folder that does not exist holds nothing)."""
-    if instance.backend == "sqlite":
-        filename = str(instance.storage.get("filename"))
-        return filename == ":memory:" or Path(filename).exists()
-    if instance.backend == "file":
-        return Path(str(instance.storage.get("path"))).exists()
-    return True

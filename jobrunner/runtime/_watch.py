@@ -159,8 +159,10 @@ class ConfigWatcher:
         paths = {os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")}
         if not paths & self._relevant:
             return
-        now = time.monotonic()
         with self._cond:
+            # Stamped under the lock: an event the debouncer has not seen yet is never
+            # older than its decision that the quiet spell is over.
+            now = time.monotonic()
             if self._first is None:
                 self._first = now
             self._last = now

@@ -81,11 +81,13 @@ def test_enqueue_many_keeps_priorities_and_delays(
         with Runner(config) as runner:
             found = wait_for_records(out, 7, timeout=60)
             assert runner.stop(signal.SIGINT) == 0
-    values = [r["value"] for r in found if r["value"] != "later"]
-    assert values == ["urgent-0", "urgent-1", "urgent-2", "plain-0", "plain-1", "plain-2"]
-    # Where "later" falls among them depends on how long the runner took to start.
-    (waited,) = [r for r in found if r["value"] == "later"]
-    assert waited["time"] >= sent + 3  # it waited for its delay
+    values = [r["value"] for r in found]
+    assert values[:3] == ["urgent-0", "urgent-1", "urgent-2"]
+    # "later" runs once its delay is over: after the plain ones when they ran within those
+    # 3 s; a runner that started later than that (a loaded machine) finds it due at once,
+    # and the queue's order (it came first) puts it before them. Either way it waited.
+    assert [v for v in values[3:] if v != "later"] == ["plain-0", "plain-1", "plain-2"]
+    assert found[values.index("later")]["time"] >= sent + 3
 
 
 def test_map_in_immediate_mode_runs_each_item_in_order(

@@ -122,7 +122,7 @@ def test_list_reports_unreachable_storage_as_unknown(
     assert code == 0
     states = {s["name"]: s["state"] for s in json.loads(out)["schedules"]}
     assert states == {"nightly": "active", "heartbeat": "unknown", "old": "disabled"}
-    assert "cannot reach the storage of instance 'shared'" in err
+    assert "instance shared: cannot reach its storage redis://127.0.0.1:1/0" in err
     code, _, _ = run(capsys, "pause", str(path), "heartbeat")
     assert code == 1
 
@@ -139,36 +139,3 @@ def test_list_without_state_does_not_touch_storage(
     assert states == {"nightly": "unknown", "heartbeat": "unknown", "old": "disabled"}
     code, out, _ = run(capsys, "list", str(path), "--no-state")
     assert "unknown (--no-state: not read)" in out
-
-
-def test_read_only_commands_create_no_storage(
-    write_config: Callable[..., Path], project: Path, postgres_dsn: str
-) -> None:
-    import psycopg
-
-    prefix = "readonly_probe"
-    path = write_config(
-        f"""
-        version: 1
-        instances:
-          main: {{backend: sqlite, filename: data/queue.db}}
-          files: {{backend: file, path: spool, delivery: at_most_once}}
-          pg: {{backend: postgres, dsn: "{postgres_dsn}", table_prefix: {prefix}}}
-        schedules:
-          a: {{function: sample_tasks:echo, cron: "* * * * *", instance: main}}
-          b: {{function: sample_tasks:echo, cron: "* * * * *", instance: files}}
-          c: {{function: sample_tasks:echo, cron: "* * * * *", instance: pg}}
-        """
-    )
-    (project / "data").mkdir()
-    commands = (["list"], ["list", "--no-state"], ["plan", "-c", "1"])
-    for command in (*commands, ["dead-letters", "--instance", "main"]):
-        result = cli(*command, str(path), cwd=project)
-        assert result.returncode == 0, result.stderr
-    assert not (project / "data" / "queue.db").exists()
-    assert not (project / "spool").exists()
-    with psycopg.connect(postgres_dsn) as conn:
-        tables = conn.execute(
-            "select count(*) from pg_tables where tablename like %s", (f"{prefix}%",)
-        ).fetchone()
-    assert tables == (0,)

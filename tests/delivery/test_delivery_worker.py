@@ -256,17 +256,19 @@ def test_a_starting_consumer_puts_back_the_work_of_an_expired_one(
 def test_the_heartbeat_puts_back_the_work_of_a_consumer_that_died_later(tmp_path: Path) -> None:
     app_huey = _sqlite(tmp_path)
     app_huey.task(name="work")(lambda: None)()
-    rig = Rig(app_huey, lease=1.0)  # renews and recovers every 1/3 s
+    # Renews and recovers every second: its own lease of 3 s stays valid unless this
+    # process stalls for 3 s (a 1 s lease expired on a loaded machine).
+    rig = Rig(app_huey, lease=3.0)
     try:
         store = rig.store
         store.renew("dies-now", 0.2)
         assert store.take("dies-now", []) is not None
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while app_huey.storage.queue_size() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert app_huey.storage.queue_size() == 1
         assert store.in_flight() == {}
-        assert store.renew(rig.delivery.consumer_id, 1.0) == 1  # its own lease stays valid
+        assert store.renew(rig.delivery.consumer_id, 3.0) == 1  # its own lease stays valid
     finally:
         rig.stop()
 

@@ -45,7 +45,7 @@ def test_status_history_and_events_of_a_running_consumer(
         """
     )
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         outputs = [project / "follow.jsonl", project / "follow.txt"]
         followers = [
             subprocess.Popen(
@@ -149,22 +149,6 @@ def test_status_of_an_unreachable_redis_exits_1_with_one_clean_line(
         assert f"cannot reach its storage redis://:***@127.0.0.1:{port}/0" in lines[0]
         assert "s3cret" not in result.stderr
         assert "Traceback" not in result.stderr
-
-
-def test_commands_create_no_storage(project: Path, write_config: Any) -> None:
-    config = write_config(
-        """
-        version: 1
-        instances:
-          default: {backend: sqlite, filename: never.db}
-        """
-    )
-    for command in ("status", "history", "events"):
-        result = cli(command, str(config), cwd=project)
-        assert result.returncode == 1, result
-        assert "never.db does not exist" in result.stderr
-        assert "Traceback" not in result.stderr
-    assert not (project / "never.db").exists()
 
 
 def test_status_answers_0_with_no_consumer_running(project: Path, write_config: Any) -> None:

@@ -57,7 +57,7 @@ def test_history_survives_a_restart_and_retention_prunes_by_count_then_age(
     add_tasks(project)
     config = _config(write_config, redis_url, postgres_dsn)
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         for name in BACKENDS:
             app.tasks[f"flaky_{name}"](str(project / f"{name}.count"), 2)
@@ -69,7 +69,7 @@ def test_history_survives_a_restart_and_retention_prunes_by_count_then_age(
         assert runner.stop() == 0
 
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         for name in BACKENDS:
             found = app.history(task=f"flaky_{name}", status=RUN_STATUSES)
@@ -87,7 +87,7 @@ def test_history_survives_a_restart_and_retention_prunes_by_count_then_age(
     # Keep 4: the restart's first prune leaves the newest four events of each instance.
     config = _config(write_config, redis_url, postgres_dsn, history="{keep: 4}")
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         for name in BACKENDS:
             wait_until(lambda name=name: len(_all(app, name)) == 4, what=f"{name} pruned to 4")
@@ -98,7 +98,7 @@ def test_history_survives_a_restart_and_retention_prunes_by_count_then_age(
     time.sleep(1.5)
     started = time.time()
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         for name in BACKENDS:
             wait_until(
@@ -127,7 +127,7 @@ def test_a_process_or_greenlet_workers_error_and_traceback_reach_the_history(
         """
     )
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         app.tasks.boom("from a process worker")
         errors = wait_until(

@@ -38,7 +38,7 @@ def test_a_stopped_event_sink_loses_no_task_and_is_logged_once(
         )
         out = project / "done.jsonl"
         with Runner(config) as runner:
-            runner.wait_for("watching")
+            runner.wait_for("INFO jobrunner: watching ")
             app = jobrunner.load(config)
             for i in range(TASKS):
                 app.tasks.work(str(out), i, 0.04)

@@ -46,7 +46,7 @@ def test_subscriber_sees_every_step_of_a_flaky_run_and_a_fired_tick(
             message = pubsub.get_message(timeout=0)
 
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         app = jobrunner.load(config)
         app.tasks.flaky(str(project / "flaky.count"), 2)
 

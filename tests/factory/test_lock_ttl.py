@@ -34,11 +34,12 @@ def app(
 def test_a_lock_with_a_ttl_is_free_again_when_it_ends(app: jobrunner.App) -> None:
     h = app.huey()
     taken = time.monotonic()
-    h.lock_task("job", ttl=1).acquire()
+    # 3 s, not 1: the two refusals below must come before it ends, on a loaded machine too.
+    h.lock_task("job", ttl=3).acquire()
     with pytest.raises(TaskLockedException):
         h.lock_task("job").acquire()  # held: a taker without a ttl is refused too
     with pytest.raises(TaskLockedException):
-        h.lock_task("job", ttl=1).acquire()
+        h.lock_task("job", ttl=3).acquire()
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -47,7 +48,7 @@ def test_a_lock_with_a_ttl_is_free_again_when_it_ends(app: jobrunner.App) -> Non
         except TaskLockedException:
             assert time.monotonic() < deadline, "the lock never expired"
             time.sleep(0.05)
-    assert time.monotonic() - taken >= 1.0
+    assert time.monotonic() - taken >= 3.0
     # Taken without a ttl: held for good, until released.
     time.sleep(1.1)
     with pytest.raises(TaskLockedException):

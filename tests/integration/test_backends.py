@@ -110,8 +110,8 @@ def test_round_trip_through_a_consumer_subprocess(
     with Runner(config) as runner:
         runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
-            assert app.tasks.add(2, 3).get(blocking=True, timeout=20) == 5
-            assert app.tasks.rec(str(out), "hi", 1, k="v").get(blocking=True, timeout=20) == "hi"
+            assert app.tasks.add(2, 3).get(blocking=True, timeout=60) == 5
+            assert app.tasks.rec(str(out), "hi", 1, k="v").get(blocking=True, timeout=60) == "hi"
         assert runner.stop(signal.SIGINT) == 0
     [record] = records(out)
     assert record["args"] == [1]
@@ -166,7 +166,7 @@ def test_memory_round_trip(write_config: Callable[..., Path]) -> None:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
         try:
-            assert app.tasks.add(20, 22).get(blocking=True, timeout=10) == 42
-            assert app.tasks.rec(os.devnull, "ok").get(blocking=True, timeout=10) == "ok"
+            assert app.tasks.add(20, 22).get(blocking=True, timeout=60) == 42
+            assert app.tasks.rec(os.devnull, "ok").get(blocking=True, timeout=60) == "ok"
         finally:
             consumer.stop(graceful=True)

@@ -34,7 +34,7 @@ def test_the_django_example_writes_its_model_from_a_task(tmp_path: Path) -> None
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     with Runner(config) as runner:
-        runner.wait_for("loaded")
+        runner.wait_for("INFO jobrunner: loaded ")
         # The producer (this process) imports neither Django nor the task module.
         with jobrunner.load(config) as app:
             row_id = app.tasks.record_visit("from-test").get(blocking=True, timeout=60)

@@ -112,7 +112,7 @@ def served(
     assert generated.returncode == 0, generated.stderr
     runner = Runner(config, HEAVY_DEPS="installed")
     try:
-        runner.wait_for("loaded")
+        runner.wait_for("INFO jobrunner: loaded ")
         yield Served(backend, folder, config)
         assert runner.stop(signal.SIGINT) == 0, runner.output
     finally:

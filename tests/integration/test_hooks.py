@@ -162,7 +162,7 @@ def test_setup_hooks_and_signals_in_a_real_consumer(
 ) -> None:
     config = write_config(CONFIG.format(worker_type=worker_type))
     with Runner(config) as runner:
-        runner.wait_for("loaded")
+        runner.wait_for("INFO jobrunner: loaded ")
         _wait(hooked_project, lambda n: len(_kinds(n, "startup")) == 2)
         with jobrunner.load(config) as app:
             assert app.tasks.ok(21).get(blocking=True, timeout=30) == 42
@@ -253,9 +253,9 @@ def test_a_reload_adds_setup_hooks_and_a_lock(
 ) -> None:
     config = write_config(BEFORE_RELOAD)
     with Runner(config) as runner:
-        runner.wait_for("watching")
+        runner.wait_for("INFO jobrunner: watching ")
         write_config(AFTER_RELOAD)
-        output = runner.wait_for("reloaded")
+        output = runner.wait_for("INFO jobrunner: reloaded ")
         assert "~instance default (hooks " in output
         assert "~task ok (lock none->{'name': 'ok-lock', 'ttl': None})" in output
         # The instance's consumer was restarted with the hooks: each new worker started.

@@ -185,7 +185,7 @@ def test_flush_locks_clears_at_start_and_an_interrupted_run_releases_its_lock(
         # A lock left behind (no ttl): only flush_locks frees it.
         app.huey().lock_task("crash").acquire()
         with Runner(config) as runner:
-            runner.wait_for("loaded")
+            runner.wait_for("INFO jobrunner: loaded ")
             app.tasks.after_crash()
             _records(project, "after_crash", 1)
             assert "Found stale locks: crash" in runner.output

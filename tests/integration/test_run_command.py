@@ -47,8 +47,8 @@ def test_logs_what_it_loaded_and_runs_every_instance(config: Path, project: Path
         assert re.search(r"instance b: sqlite \S*b\.db, 4 thread worker\(s\), schedules on", output)
         assert "2 instance(s), 4 task(s), 1 schedule(s)" in output
         with jobrunner.load(config) as app:
-            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=10) == "a"
-            assert app.tasks.rec_b(str(out), "b").get(blocking=True, timeout=10) == "b"
+            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=60) == "a"
+            assert app.tasks.rec_b(str(out), "b").get(blocking=True, timeout=60) == "b"
         assert runner.stop(signal.SIGINT) == 0
     assert "stopped" in runner.output
     assert "Traceback" not in runner.output
@@ -166,7 +166,7 @@ def test_instance_option_runs_only_that_instance(config: Path, project: Path) ->
         assert "instance b:" not in output
         with jobrunner.load(config) as app:
             app.tasks.rec_b(str(out), "b")
-            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=10) == "a"
+            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=60) == "a"
             assert runner.stop() == 0
             assert app.huey("b").pending_count() == 1
     assert values(out) == ["a"]
@@ -177,7 +177,7 @@ def test_workers_and_process_worker_type(config: Path, project: Path) -> None:
     with Runner(config, "--instance", "a", "--workers", "3", "--worker-type", "process") as runner:
         assert "3 process worker(s)" in runner.wait_for("INFO jobrunner: loaded ")
         with jobrunner.load(config) as app:
-            assert app.tasks.rec_a(str(out), "forked").get(blocking=True, timeout=20) == "forked"
+            assert app.tasks.rec_a(str(out), "forked").get(blocking=True, timeout=60) == "forked"
         assert runner.stop() == 0
     [record] = records(out)
     # A process worker is a child of the runner, not the runner itself.
@@ -191,7 +191,7 @@ def test_no_periodic_disables_schedules(config: Path, project: Path) -> None:
         assert "schedules off" in output
         assert "schedules on" not in output
         with jobrunner.load(config) as app:
-            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=10) == "a"
+            assert app.tasks.rec_a(str(out), "a").get(blocking=True, timeout=60) == "a"
         assert runner.stop() == 0
     assert not (project / "schedule.jsonl").exists()
 
@@ -222,7 +222,7 @@ def test_immediate_instances_get_no_consumer(
         output = runner.wait_for("INFO jobrunner: loaded ")
         assert "instance eager is in immediate mode" in output
         with jobrunner.load(config) as app:
-            assert app.tasks.rec(str(out), "q").get(blocking=True, timeout=10) == "q"
+            assert app.tasks.rec(str(out), "q").get(blocking=True, timeout=60) == "q"
         assert runner.stop() == 0
     assert records(out)[0]["pid"] == runner.process.pid
 
