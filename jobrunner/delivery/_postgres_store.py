@@ -22,6 +22,7 @@ class PostgresStore(SqlStore):
     """In-flight rows, leases and dead letters beside a huey ``PostgresStorage``."""
 
     placeholder = "%s"
+    records_takers = True
     created = "extract(epoch from created_at)"
     # huey's connection is in autocommit mode: one statement is already its own
     # transaction, and a begin/commit around it would only cost two round trips.
@@ -40,7 +41,7 @@ class PostgresStore(SqlStore):
             f"create table if not exists {self.inflight} ("
             "id bigint primary key, queue text not null, consumer text not null, "
             "data bytea not null, priority double precision not null default 0.0, "
-            "taken_at timestamptz not null default now())",
+            "taken_at timestamptz not null default now(), taker text)",
             f"create index if not exists {self.inflight}_queue_consumer "
             f"on {self.inflight} (queue, consumer)",
             f"create table if not exists {self.lease} ("
@@ -63,8 +64,8 @@ class PostgresStore(SqlStore):
             f"select id from {self.task} where queue = %s "
             "order by priority desc, id limit 1 for update skip locked) "
             "returning id, data, priority) "
-            f"insert into {self.inflight} (id, queue, consumer, data, priority) "
-            "select id, %s, %s, data, priority from t returning id, data, priority"
+            f"insert into {self.inflight} (id, queue, consumer, data, priority, taker) "
+            "select id, %s, %s, data, priority, %s from t returning id, data, priority"
         )
 
     def setup(self) -> None:
@@ -72,6 +73,15 @@ class PostgresStore(SqlStore):
             curs.execute("select pg_advisory_xact_lock(hashtext(%s))", (self.inflight,))
             for statement in self.ddl:
                 curs.execute(statement)
+            # ``taker`` (which take moved a row: release_lost) is newer than the table. An
+            # ALTER would lock the table on every start: only where the column is missing.
+            curs.execute(
+                "select 1 from information_schema.columns where table_schema = current_schema() "
+                "and table_name = %s and column_name = 'taker'",
+                (self.inflight,),
+            )
+            if curs.fetchone() is None:
+                curs.execute(f"alter table {self.inflight} add column if not exists taker text")
 
     def renew(self, consumer: str, lease: float) -> int:
         with self.storage.db() as curs:
@@ -88,13 +98,26 @@ class PostgresStore(SqlStore):
         return int(row[0]) if row and row[0] is not None else 0
 
     def _take_now(
-        self, consumer: str, acks: Sequence[Token] = (), clears: Sequence[str] = ()
+        self,
+        consumer: str,
+        acks: Sequence[Token] = (),
+        clears: Sequence[str] = (),
+        taker: str | None = None,
     ) -> Taken | None:
         with self.storage.db() as curs:
             tokens = [int(t) for t in acks]
             curs.execute(
                 self._take_sql,
-                (self.queue, list(clears), tokens, consumer, self.queue, self.queue, consumer),
+                (
+                    self.queue,
+                    list(clears),
+                    tokens,
+                    consumer,
+                    self.queue,
+                    self.queue,
+                    consumer,
+                    taker,
+                ),
             )
             row = curs.fetchone()
         if row is None:
@@ -102,9 +125,13 @@ class PostgresStore(SqlStore):
         return Taken(token=int(row[0]), data=bytes(row[1]), priority=float(row[2]))
 
     def take(
-        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+        self,
+        consumer: str,
+        acks: Sequence[Token],
+        clears: Sequence[str] = (),
+        taker: str | None = None,
     ) -> Taken | None:
-        taken = self._take_now(consumer, acks, clears)
+        taken = self._take_now(consumer, acks, clears, taker)
         if taken is not None or not self.blocking:
             return taken
         # Wait for huey's enqueue notification, as PostgresStorage.dequeue does.
@@ -116,9 +143,14 @@ class PostgresStore(SqlStore):
                 return None
             if not list(conn.notifies(timeout=timeout, stop_after=1)):
                 return None
-            taken = self._take_now(consumer)
+            taken = self._take_now(consumer, taker=taker)
             if taken is not None:
                 return taken
+
+    def release_lost(self, consumer: str, taker: str) -> int:
+        with self.storage.db(commit=True) as curs:
+            found = self._put_back(curs, "i.consumer = %s and i.taker = %s", (consumer, taker))
+        return sum(r.count for r in found)
 
     def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:
         if tokens or clears:

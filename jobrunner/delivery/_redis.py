@@ -192,7 +192,11 @@ class RedisStore(Store):
         return int(self._renew(keys=[self.leases], args=[consumer, lease]))
 
     def take(
-        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+        self,
+        consumer: str,
+        acks: Sequence[Token],
+        clears: Sequence[str] = (),
+        taker: str | None = None,
     ) -> Taken | None:
         key = self._inflight(consumer)
         item = self._take_now(key, acks, clears)

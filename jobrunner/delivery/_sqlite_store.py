@@ -73,7 +73,11 @@ class SqliteStore(SqlStore):
         return 1 if old[0] >= now else 2
 
     def take(
-        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+        self,
+        consumer: str,
+        acks: Sequence[Token],
+        clears: Sequence[str] = (),
+        taker: str | None = None,
     ) -> Taken | None:
         # Quick check without the exclusive lock, as huey's SqliteStorage.dequeue.
         if (

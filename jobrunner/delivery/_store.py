@@ -81,6 +81,8 @@ class Store(ABC):
 
     #: ``take`` waits (up to the storage's read timeout) for a message when the queue is empty.
     blocking: bool = False
+    #: ``take`` records its ``taker``, so that :meth:`release_lost` can find what it moved.
+    records_takers: bool = False
 
     @abstractmethod
     def setup(self) -> None:
@@ -96,15 +98,30 @@ class Store(ABC):
 
     @abstractmethod
     def take(
-        self, consumer: str, acks: Sequence[Token], clears: Sequence[str] = ()
+        self,
+        consumer: str,
+        acks: Sequence[Token],
+        clears: Sequence[str] = (),
+        taker: str | None = None,
     ) -> Taken | None:
         """Settle ``acks`` (finished tasks) and ``clears``, then take the next message as in flight.
 
         ``clears`` are huey keys to delete: the revoke flags of finished tasks,
         deferred by the worker (``jobrunner/_revoke_flags.py``). Taking and
         recording are one atomic step, so a crash at any moment leaves the
-        message either on the queue or in flight, never nowhere.
+        message either on the queue or in flight, never nowhere. ``taker`` names
+        this attempt, for :meth:`release_lost` where the store records it.
         """
+
+    def release_lost(self, consumer: str, taker: str) -> int:
+        """Put back what the take named ``taker`` moved, if it did; how many.
+
+        A take whose answer never came (the connection dropped after the server
+        committed it) leaves a message in flight that no worker runs, and the lease
+        of a live consumer never expires: without this it would wait for the
+        consumer's stop. A store whose take cannot half-succeed has nothing to do.
+        """
+        return 0
 
     @abstractmethod
     def ack(self, consumer: str, tokens: Sequence[Token], clears: Sequence[str] = ()) -> None:

@@ -50,11 +50,16 @@ class DeliveryWorker(PollingWorker):
         self._clears: list[str] = []
         self._releases: list[Token] = []
         self._forked = False
+        # Names of this worker's takes (release_lost); the take whose answer was lost.
+        self._taker_prefix = f"{os.getpid()}:{id(self):x}:"  # again in initialize(): forks
+        self._takes = 0
+        self._lost_take: str | None = None
         super().__init__(huey, stop_flag, default_delay, max_delay, backoff, max_tasks)
 
     def initialize(self) -> None:
         # Runs where the worker runs: in a forked child for process workers.
         self._forked = os.getpid() != self.delivery.pid
+        self._taker_prefix = f"{os.getpid()}:{id(self):x}:"
         super().initialize()
 
     def loop(self, now: datetime.datetime | None = None) -> None:
@@ -63,11 +68,23 @@ class DeliveryWorker(PollingWorker):
             # A process worker whose consumer died: its lease is not renewed any
             # more, so what it takes would be put back and run twice.
             raise WorkerRecycle()
+        store = delivery.store
+        taker: str | None = None
+        if store.records_takers:
+            self._takes += 1
+            taker = f"{self._taker_prefix}{self._takes}"
+        taking = False
         try:
             delivery.ensure_registered()
             self._settle()
-            taken = delivery.store.take(delivery.consumer_id, self._acks, self._clears)
+            if self._lost_take is not None:
+                self._release_lost(self._lost_take)
+            taking = True
+            taken = store.take(delivery.consumer_id, self._acks, self._clears, taker)
         except Exception as exc:
+            if taking and taker is not None:
+                # The server may have committed the take before the connection dropped.
+                self._lost_take = taker
             self.stop_flag.wait(delivery.storage_error(exc))
             return
         self._acks = []
@@ -118,6 +135,16 @@ class DeliveryWorker(PollingWorker):
             self._settle_quietly()
         else:
             self._acks.append(taken.token)
+
+    def _release_lost(self, taker: str) -> None:
+        delivery = self.delivery
+        if delivery.store.release_lost(delivery.consumer_id, taker):
+            log.warning(
+                "instance %s: put back a message whose take was cut off by the storage "
+                "outage (it had not started)",
+                delivery.name,
+            )
+        self._lost_take = None
 
     def _bury(self, taken: Taken, name: str | None, reason: str) -> None:
         delivery = self.delivery

@@ -235,3 +235,54 @@ def test_take_and_ack_delete_the_keys_they_are_given_to_clear(backend: Backend) 
     storage.put_data("r:d", b"1")
     assert store.take("c1", [], ["r:d"]) is None
     assert not storage.has_data_for_key("r:d")
+
+
+def test_a_take_whose_answer_was_lost_is_put_back_by_its_name(backend: Backend) -> None:
+    """The connection dropped after the server committed the take: the worker never saw the
+    message, and the live consumer's lease never expires. Where the store records takers,
+    ``release_lost`` puts back exactly what that take moved."""
+    store = backend.store
+    store.renew("c1", 30)
+    backend.send("running")
+    backend.send("lost")
+    running = store.take("c1", [], taker="w:1")
+    assert running is not None
+    assert backend.value(running.data) == "running"
+    lost = store.take("c1", [], taker="w:2")  # its answer "never arrived"
+    assert lost is not None
+    assert store.release_lost("c1", "w:3") == 0  # a take that moved nothing
+    if not store.records_takers:
+        # SQLite's take is a local transaction: an error means nothing was moved.
+        assert store.release_lost("c1", "w:2") == 0
+        return
+    assert store.release_lost("c1", "w:2") == 1
+    assert store.in_flight() == {"c1": 1}  # the running one stays in flight
+    again = store.take("c2", [], taker="v:1")
+    assert again is not None
+    assert backend.value(again.data) == "lost"
+    assert store.release_lost("c1", "w:2") == 0  # once
+
+
+def test_a_postgres_in_flight_table_of_an_earlier_version_gains_the_taker_column(
+    postgres_dsn: str,
+) -> None:
+    import psycopg
+
+    name = f"q{uuid.uuid4().hex[:8]}"
+    app_huey = huey.PostgresHuey(name, dsn=postgres_dsn, table_prefix=name)
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            f"create table {name}_inflight (id bigint primary key, queue text not null, "
+            "consumer text not null, data bytea not null, "
+            "priority double precision not null default 0.0, "
+            "taken_at timestamptz not null default now())"
+        )
+    try:
+        backend = Backend(app_huey)  # setup() adds the column
+        backend.store.renew("c1", 30)
+        backend.send("a")
+        assert backend.store.take("c1", [], taker="w:1") is not None
+        assert backend.store.release_lost("c1", "w:1") == 1
+        backend.store.setup()  # a second setup finds the column there
+    finally:
+        app_huey.storage.close()
