@@ -5,7 +5,7 @@ PostgreSQL: ``<table_prefix>_event`` and ``<table_prefix>_consumer``. Each event
 is one row: the filtered columns (queue, ts, status, task, schedule), indexed
 per filter, and the event's JSON record; a run's ``started`` event written in the
 same batch as its outcome is the ``started`` time of the outcome's row instead
-(``_history_fold.py``). On PostgreSQL the history opens its own connection
+(``_history_rows.py``). On PostgreSQL the history opens its own connection
 (``storage._create_connection()``: same DSN, same settings) so that writing a batch
 never holds huey's connection lock, which the workers use; on SQLite it is huey's.
 """
