@@ -9,7 +9,8 @@ The original huey emitter's fields (``status``, ``id``, ``task``, ``retries``,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import json.encoder
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -160,7 +161,7 @@ class Event:
         """The history's encoding: a JSON array of the fields in :data:`FIELDS` order (``ts``
         as epoch seconds), then ``data``. About half the cost of :meth:`to_json`, which
         the dispatcher would otherwise pay for every event; :meth:`from_json` reads both."""
-        return _encode(
+        return encode_list(
             [
                 self.status,
                 self.ts,
@@ -180,7 +181,8 @@ class Event:
                 self.pid,
                 self.generation,
                 self.data,
-            ]
+            ],
+            self.data,
         )
 
     @classmethod
@@ -206,6 +208,28 @@ _FIELD_SET = frozenset(FIELDS)
 
 
 _encode = json.JSONEncoder(default=repr, separators=(",", ":")).encode
+
+
+def _flat_encoder() -> Callable[[Any], str]:
+    """``_encode`` for a list of strings, numbers and None, a third cheaper: json's C encoder
+    made once, where ``JSONEncoder.encode`` makes one per call. Without the check for
+    circular references, which such a list cannot have."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _encode
+    encoder = make(
+        None, repr, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+    join = "".join
+    return lambda values: join(encoder(values, 0))
+
+
+_encode_flat = _flat_encoder()
+
+
+def encode_list(values: list[Any], data: Mapping[str, Any] | None) -> str:
+    """``values`` (an event's fields and its ``data``) as a JSON array, without spaces."""
+    return (_encode_flat if data is None else _encode)(values)
 
 
 def utc_iso(ts: float) -> str:
