@@ -8,7 +8,9 @@ history as it grows. ``--format json`` prints each event as one JSON object per 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import Any
 
 from jobrunner.cli._load import load_quietly
@@ -43,9 +45,27 @@ def run(args: argparse.Namespace) -> int:
         return open_readonly(config.instances[name])
 
     sources = sources_of(config, open_huey, args.instance)
-    print(f"following {len(sources)} instance(s); Ctrl-C stops", file=sys.stderr, flush=True)
-    for event in follow(sources, task=args.task, timeout=args.timeout):
-        print(event.to_json() if args.format == "json" else format_event(event), flush=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stopping.is_set():
+            raise KeyboardInterrupt  # a second signal: at once
+        stopping.set()
+
+    # A KeyboardInterrupt raised in the middle of a read could leave a connection's lock
+    # held, and closing the sources would then wait for it forever: the first signal
+    # stops the loop between two polls (a quarter of a second at most), then the
+    # sources close as usual, then it is an interruption as Ctrl-C always is.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"following {len(sources)} instance(s); Ctrl-C stops", file=sys.stderr, flush=True)
+        for event in follow(sources, task=args.task, timeout=args.timeout, stop=stopping.is_set):
+            print(event.to_json() if args.format == "json" else format_event(event), flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopping.is_set():
+        raise KeyboardInterrupt
     return 0
 
 

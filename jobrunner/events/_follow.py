@@ -4,7 +4,7 @@ history as it grows (polled), like ``celery events`` or ``tail -f``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -71,13 +71,19 @@ def source_for(instance: InstanceConfig, storage: Any, history: History | None) 
 
 
 def follow(
-    sources: Sequence[Any], task: str | None = None, timeout: float | None = None
+    sources: Sequence[Any],
+    task: str | None = None,
+    timeout: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[Event]:
-    """Events from ``sources`` as they come, oldest first; stops after ``timeout`` seconds."""
+    """Events from ``sources`` as they come, oldest first; stops after ``timeout`` seconds,
+    or between two polls once ``stop()`` is true."""
     deadline = None if timeout is None else time.monotonic() + timeout
     wait = POLL / max(len(sources), 1)
     try:
         while deadline is None or time.monotonic() < deadline:
+            if stop is not None and stop():
+                return
             for source in sources:
                 for event in source.poll(wait):
                     if task is None or event.task == task:
