@@ -57,3 +57,27 @@ def in_process_runner(config: Path) -> Iterator[InProcessRunner]:
         runner.stop()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+
+
+def endpoint_config(
+    write_config: Callable[..., Path],
+    backend_lines: str,
+    consumer: str,
+    tasks: str,
+) -> Path:
+    """A jobs file with the endpoint on a free port and one instance ``main``.
+
+    ``backend_lines``: the instance's storage keys (``tests.integration.test_backends``);
+    ``consumer``: its ``consumer:`` flow mapping; ``tasks``: the ``tasks:`` entries, one a line.
+    """
+    lines = backend_lines.replace("\n", "\n    ")
+    entries = "".join(f"  {line.strip()}\n" for line in tasks.strip().splitlines())
+    return write_config(
+        "version: 1\n"
+        'http: {listen: "127.0.0.1:0"}\n'
+        "instances:\n"
+        "  main:\n"
+        f"    {lines}\n"
+        f"    consumer: {consumer}\n"
+        f"tasks:\n{entries}"
+    )

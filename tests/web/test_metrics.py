@@ -18,7 +18,7 @@ import jobrunner
 from jobrunner.web import _gauges
 from tests.integration.test_backends import _backend_lines
 from tests.support.processes import Runner
-from tests.web.support import endpoint_url, get, in_process_runner, wait_until
+from tests.web.support import endpoint_config, endpoint_url, get, in_process_runner, wait_until
 
 FLAKY = '''
 import os
@@ -75,20 +75,15 @@ def test_counts_of_50_runs_on_4_workers(
     request: pytest.FixtureRequest,
 ) -> None:
     (project / "metrics_tasks.py").write_text(FLAKY)
-    lines = _backend_lines(backend, project, request).replace("\n", "\n    ")
-    config = write_config(
-        f"""
-version: 1
-http: {{listen: "127.0.0.1:0"}}
-instances:
-  main:
-    {lines}
-    consumer: {{workers: 4, worker_type: {worker_type}}}
-tasks:
-  add: {{function: sample_tasks:add}}
-  fail: {{function: sample_tasks:fail}}
-  flaky: {{function: metrics_tasks:flaky, retries: 1}}
-"""
+    config = endpoint_config(
+        write_config,
+        _backend_lines(backend, project, request),
+        f"{{workers: 4, worker_type: {worker_type}}}",
+        """
+        add: {function: sample_tasks:add}
+        fail: {function: sample_tasks:fail}
+        flaky: {function: metrics_tasks:flaky, retries: 1}
+        """,
     )
     with Runner(config) as runner:
         url = endpoint_url(runner)

@@ -14,7 +14,7 @@ import pytest
 import jobrunner
 from tests.integration.test_backends import _backend_lines
 from tests.support.processes import Runner
-from tests.web.support import endpoint_url, wait_until
+from tests.web.support import endpoint_config, endpoint_url, wait_until
 from tests.web.test_metrics import Samples, runs, scrape
 
 HOLD = '''
@@ -52,19 +52,11 @@ def test_a_task_behind_a_busy_worker_shows_its_wait(
     request: pytest.FixtureRequest,
 ) -> None:
     (project / "delay_tasks.py").write_text(HOLD)
-    lines = _backend_lines(backend, project, request).replace("\n", "\n    ")
-    config = write_config(
-        f"""
-version: 1
-http: {{listen: "127.0.0.1:0"}}
-instances:
-  main:
-    {lines}
-    consumer: {{workers: 1, worker_type: {worker_type}}}
-tasks:
-  hold: {{function: delay_tasks:hold}}
-  add: {{function: sample_tasks:add}}
-"""
+    config = endpoint_config(
+        write_config,
+        _backend_lines(backend, project, request),
+        f"{{workers: 1, worker_type: {worker_type}}}",
+        "hold: {function: delay_tasks:hold}\nadd: {function: sample_tasks:add}",
     )
     started, release = project / "started", project / "release"
     with Runner(config) as runner:
