@@ -38,6 +38,7 @@ from huey.consumer import Scheduler
 
 from jobrunner._outage import is_storage_error, outage_of
 from jobrunner.config.model import ScheduleConfig
+from jobrunner.scheduling._batch_claims import BatchClaims
 from jobrunner.scheduling._catchup import MINUTE as _MINUTE
 from jobrunner.scheduling._catchup import floor_minute, plan_catch_up
 from jobrunner.scheduling._claims import claim, release, runner_id
@@ -95,6 +96,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         self.sweep = ClaimSweep(huey.storage, self._schedule_configs)
         self._passes = 0
         self.firing = Firing(huey, self.state, self.now, self._huey_time)
+        self.batches = BatchClaims(huey.storage)
         # Workers run the signal handlers that keep overlap markers; connect them before the
         # consumer starts (and forks) its workers, even when this runner fires no schedules.
         install_overlap_hooks(huey, lease, clock=lambda: self.now().timestamp())
@@ -126,6 +128,7 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         tick = floor_minute(moment)
         if self.periodic:
             self.fire(tick, moment)
+            self.check_batches(moment)
         interval = timedelta(seconds=self.interval)
         if (
             self._next_read is None
@@ -194,26 +197,33 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                         "periodic task %s: tick %s failed; retrying", task_class, _label(tick)
                     )
                 continue
-            done = self._synced.get(config.name)
-            if done is None or done < tick:
+            synced = self._synced.get(config.name)
+            if synced is None or synced < tick:
                 schedules.append((task_class, config))
         if not schedules:
             self.sweep.maybe_sweep(tick)
             return
         began = time.monotonic()
-        for start in range(0, len(schedules), CHUNK):
-            chunk = schedules[start : start + CHUNK]
-            try:
-                self._fire_chunk(chunk, tick, moment)
-            except Exception as exc:
-                if is_storage_error(exc):
-                    raise  # reported by loop(); the tick is decided after the outage
-                # Not marked done: the next wake-up (a second later) tries again.
-                log.exception(
-                    "schedules %s: tick %s failed; retrying",
-                    names(config.name for _, config in chunk),
-                    _label(tick),
-                )
+        # The ticks decided are recorded once every chunk is enqueued: the record only serves
+        # catch-up after a gap (the claims alone keep a tick from firing twice), and writing
+        # it between two chunks would delay the later chunks' runs.
+        done: dict[str, datetime] = {}
+        try:
+            for start in range(0, len(schedules), CHUNK):
+                chunk = schedules[start : start + CHUNK]
+                try:
+                    self._fire_chunk(chunk, tick, moment, done)
+                except Exception as exc:
+                    if is_storage_error(exc):
+                        raise  # reported by loop(); the tick is decided after the outage
+                    # Not marked done: the next wake-up (a second later) tries again.
+                    log.exception(
+                        "schedules %s: tick %s failed; retrying",
+                        names(config.name for _, config in chunk),
+                        _label(tick),
+                    )
+        finally:
+            self._record(done, tick)
         decided, settled = time.monotonic() - began, self.now()
         self.firing.report_all()
         first = not self._passes
@@ -240,9 +250,14 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
                 yield config
 
     def _fire_chunk(
-        self, chunk: list[tuple[Any, ScheduleConfig]], tick: datetime, moment: datetime
+        self,
+        chunk: list[tuple[Any, ScheduleConfig]],
+        tick: datetime,
+        moment: datetime,
+        done: dict[str, datetime],
     ) -> None:
-        """Plan, claim, decide and record ``chunk``'s schedules: a few round trips in all."""
+        """Plan, claim and decide ``chunk``'s schedules (a few round trips in all); add the
+        last tick decided of each to ``done``."""
         # First sight (start, reload) or a gap: ticks before this one may have been missed.
         gaps = [c.name for _, c in chunk if self._gap(c.name, tick)]
         recorded = self.state.last_ticks(gaps) if gaps else {}
@@ -251,27 +266,66 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
             self._plan(plan, task_class, config, tick, moment, recorded)
         if plan.tracking:
             self.state.start_tracking_many(plan.tracking)
-        try:
-            self.firing.fire(plan.runs)
-        finally:
-            decided = dict(plan.advance)
-            failed = {r.config.name for r in plan.runs if r.outcome == "failed"}
-            for run in plan.runs:
-                if run.outcome not in ("taken", "failed", "pending"):
-                    name = run.config.name
-                    if name not in decided or run.tick > decided[name]:
-                        decided[name] = run.tick
+        lost = None
+        if plan.runs and not gaps and all(r.tick == tick for r in plan.runs):
+            lost = self.batches.claim(plan.runs, tick)
+        if lost is not None:
+            log.debug(
+                "schedules %s: tick %s taken by another runner (%s)",
+                names(r.config.name for r in plan.runs),
+                _label(tick),
+                lost,
+            )
+        else:
             try:
-                self.state.advance_many({n: t for n, t in decided.items() if n not in failed})
-            except Exception as exc:
-                if is_storage_error(exc):
-                    self.outage.failed(exc)  # enqueued and claimed: only the record is late
-                else:
-                    log.exception(
-                        "schedules: could not record the ticks decided at %s", _label(tick)
-                    )
+                self.firing.fire(plan.runs)
+            finally:
+                _add_decided(done, plan.runs, plan.advance)
         for name, synced in plan.synced.items():
             self._synced[name] = synced
+
+    def check_batches(self, moment: datetime) -> None:
+        """Fire the runs that the winner of a batch claim left unclaimed (it stopped)."""
+        batches = self.batches.due(moment)
+        if not batches:
+            return
+        live = {config.name for config in self._schedule_configs()}
+        for index, batch in enumerate(batches):
+            try:
+                runs = [r for r in self.batches.unclaimed(batch) if r.config.name in live]
+                if not runs:
+                    continue
+                log.warning(
+                    "schedules %s: tick %s: claimed as a batch by another runner, which did "
+                    "not claim these %d run(s); firing them here",
+                    names(r.config.name for r in runs),
+                    _label(batch.tick),
+                    len(runs),
+                )
+                done: dict[str, datetime] = {}
+                try:
+                    self.firing.fire(runs)
+                finally:
+                    _add_decided(done, runs, {})
+                    self._record(done, batch.tick)
+                    self.firing.report_all()
+            except Exception as exc:
+                if is_storage_error(exc):
+                    self.batches.retry(batches[index:])  # checked after the outage
+                    raise
+                log.exception("schedules: could not check the runs of %s", batch.batch)
+
+    def _record(self, done: dict[str, datetime], tick: datetime) -> None:
+        """Record the last tick decided of each schedule in ``done``."""
+        if not done:
+            return
+        try:
+            self.state.advance_many(done)
+        except Exception as exc:
+            if is_storage_error(exc):
+                self.outage.failed(exc)  # enqueued and claimed: only the record is late
+            else:
+                log.exception("schedules: could not record the ticks decided at %s", _label(tick))
 
     def _gap(self, name: str, tick: datetime) -> bool:
         done = self._synced.get(name)
@@ -326,6 +380,21 @@ class JobRunnerScheduler(Scheduler):  # type: ignore[misc]  # huey is untyped
         if self.huey.utc:
             return moment.astimezone(UTC).replace(tzinfo=None)
         return moment.astimezone().replace(tzinfo=None)
+
+
+def _add_decided(done: dict[str, datetime], runs: list[Run], advance: dict[str, datetime]) -> None:
+    """Add to ``done`` the last tick decided of each schedule (``advance``: caught up to),
+    but none of a schedule with a run that failed: it is decided again at the next wake-up."""
+    decided = dict(advance)
+    failed = {r.config.name for r in runs if r.outcome == "failed"}
+    for run in runs:
+        if run.outcome not in ("taken", "failed", "pending"):
+            name = run.config.name
+            if name not in decided or run.tick > decided[name]:
+                decided[name] = run.tick
+    for name, tick in decided.items():
+        if name not in failed:
+            done[name] = tick
 
 
 def _next_multiple(moment: datetime, seconds: int) -> datetime:
