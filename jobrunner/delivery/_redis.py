@@ -1,12 +1,17 @@
 """At-least-once on Redis: an atomic move into a per-consumer processing list, Lua for the rest.
 
-huey's queue is a list (LPUSH to enqueue, BRPOP to dequeue). Taking a message
-here is ``LMOVE queue processing RIGHT LEFT`` (``BLMOVE`` to wait when the queue
-is empty): one atomic server-side step from the queue into
-``huey.inflight.<queue>.<consumer>``, so there is no moment when the message is
-in neither. Acknowledging a finished task is ``LREM`` of its item, written in
-the same packet as the next ``LMOVE``: no round trip of its own; so is the
-``HDEL`` that clears the finished task's revoke flag (``jobrunner/_revoke_flags.py``).
+huey's queue is a list (LPUSH to enqueue, BRPOP to dequeue). A worker takes a message
+with one Lua script: it moves the message from the queue into
+``huey.inflight.<queue>.<consumer>`` (one atomic server-side step, so there is no moment
+when the message is in neither) and writes the take's name and the message to the worker's
+take record, ``huey.taken.<queue>.<worker>``. The same script acknowledges the finished
+tasks (``LREM`` of their items) and clears their revoke flags
+(``jobrunner/_revoke_flags.py``): one round trip per task. When the queue is empty the worker
+waits with ``BLMOVE queue queue RIGHT RIGHT`` (a no-op move that blocks until a message
+arrives), then takes with the script: an answer lost in the wait loses nothing, and a take
+whose answer was lost (the connection dropped after the script ran) is found by its name in
+the record and put back (``release_lost``), instead of staying in flight until the live
+consumer stops.
 
 Consumer leases are a sorted set ``huey.leases.<queue>`` scored by expiry time,
 read from the Redis server's clock (``TIME`` inside Lua), so clocks of the
@@ -17,6 +22,9 @@ recovering a dead consumer are Lua scripts, hence atomic.
 out of a sorted set, so the script pops and records in one step and the worker
 polls like huey does for non-blocking storages. The in-flight item is
 ``<score>\\n<member>`` so the message goes back with its priority and place.
+
+Before Redis 6.2 (no ``BLMOVE``) the wait is ``BRPOPLPUSH`` into the in-flight list, whose
+lost answer is only put back when the consumer stops.
 """
 
 from __future__ import annotations
@@ -138,17 +146,58 @@ redis.call('HSET', KEYS[2], id, ARGV[2] .. '\0' .. ARGV[3])
 return id
 """
 
-# KEYS: priority queue (sorted set), in-flight list, huey's result hash.
-# ARGV: how many items of finished tasks follow, those items, then keys to clear.
-_TAKE_ZSET = r"""
+# A take also writes what it moved to the worker's take record, ``<taker>\n<item>`` (one
+# key per worker, overwritten by its next take, gone a day after its last): a take whose
+# answer was lost is then put back by its name (release_lost).
+_RECORD_TTL = 86400
+
+# KEYS: queue, in-flight list, huey's result hash, take record. ARGV: how many items of
+# finished tasks follow, those items, then keys to clear, then the taker.
+_SETTLE = r"""
 local acks = tonumber(ARGV[1])
 for i = 2, acks + 1 do redis.call('LREM', KEYS[2], 1, ARGV[i]) end
-for i = acks + 2, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
+for i = acks + 2, #ARGV - 1 do redis.call('HDEL', KEYS[3], ARGV[i]) end
+local function record(item)
+  if ARGV[#ARGV] == '' then return end
+  redis.call('SET', KEYS[4], ARGV[#ARGV] .. '\n' .. item, 'EX', RECORD_TTL)
+end
+""".replace("RECORD_TTL", str(_RECORD_TTL))
+
+_TAKE_LIST = (
+    _SETTLE
+    + r"""
+local item = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
+if not item then return false end
+record(item)
+return item
+"""
+)
+
+_TAKE_ZSET = (
+    _SETTLE
+    + r"""
 local r = redis.call('ZPOPMIN', KEYS[1])
 if #r == 0 then return false end
 local item = r[2] .. '\n' .. r[1]
 redis.call('LPUSH', KEYS[2], item)
+record(item)
 return item
+"""
+)
+
+# KEYS: take record, in-flight list, queue. ARGV: taker.
+_RELEASE_LOST = r"""
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local cut = string.find(record, '\n', 1, true)
+if string.sub(record, 1, cut - 1) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+local item = string.sub(record, cut + 1)
+if redis.call('LREM', KEYS[2], 1, item) == 1 then
+  push(KEYS[3], item)
+  return 1
+end
+return 0
 """
 
 
@@ -156,6 +205,7 @@ class RedisStore(Store):
     """In-flight lists, leases and dead letters beside a huey ``RedisStorage`` queue."""
 
     _push = _PUSH_LIST
+    records_takers = True
 
     def __init__(self, storage: RedisStorage) -> None:
         self.storage = storage
@@ -163,6 +213,7 @@ class RedisStore(Store):
         name = storage.name
         self.queue = storage.queue_key
         self.inflight_prefix = f"huey.inflight.{name}."
+        self.taken_prefix = f"huey.taken.{name}."
         self.leases = f"huey.leases.{name}"
         self.dead = f"huey.dead.{name}"
         self.dead_seq = f"huey.dead.{name}.seq"
@@ -175,6 +226,8 @@ class RedisStore(Store):
         self._release = register(self._push + _RELEASE)
         self._retire = register(self._push + _RETIRE)
         self._bury = register(_BURY)
+        self._take_script = register(_TAKE_LIST)
+        self._release_lost = register(self._push + _RELEASE_LOST)
 
     def _inflight(self, consumer: str) -> str:
         return self.inflight_prefix + consumer
@@ -199,10 +252,18 @@ class RedisStore(Store):
         taker: str | None = None,
     ) -> Taken | None:
         key = self._inflight(consumer)
-        item = self._take_now(key, acks, clears)
+        item = self._take_now(key, acks, clears, taker)
         if item is None and self.blocking:
             try:
-                if self._has_blmove:
+                if taker is not None and self._has_blmove:
+                    # Wait without taking (a move of the queue's last item onto its own end
+                    # changes nothing), then take with the recorded take: an answer lost
+                    # here loses nothing.
+                    if self.conn.blmove(
+                        self.queue, self.queue, self.read_timeout, "RIGHT", "RIGHT"
+                    ):
+                        item = self._take_now(key, (), (), taker)
+                elif self._has_blmove:
                     item = self.conn.blmove(self.queue, key, self.read_timeout, "RIGHT", "LEFT")
                 else:
                     item = self.conn.brpoplpush(self.queue, key, self.read_timeout)
@@ -212,10 +273,17 @@ class RedisStore(Store):
             return None
         return self._taken(item)
 
-    def _take_now(self, key: str, acks: Sequence[Token], clears: Sequence[str]) -> Any:
+    def _take_now(
+        self, key: str, acks: Sequence[Token], clears: Sequence[str], taker: str | None
+    ) -> Any:
+        if taker is not None:
+            return self._take_script(
+                keys=[self.queue, key, self.storage.result_key, self._record(taker)],
+                args=[len(acks), *acks, *clears, taker],
+            )
         # The clears, the LREM of each finished task's item and the move, written as
         # one packet on one connection: a single round trip, and less client and
-        # server work than a redis-py pipeline or a script (the benchmark's hot path).
+        # server work than a redis-py pipeline.
         commands: list[tuple[Any, ...]] = [("LREM", key, 1, token) for token in acks]
         if clears:
             commands.insert(0, ("HDEL", self.storage.result_key, *clears))
@@ -234,6 +302,17 @@ class RedisStore(Store):
         finally:
             pool.release(conn)
         return replies[-1]
+
+    def _record(self, taker: str) -> str:
+        """The take record of ``taker``'s worker (a taker is ``<worker>:<count>``)."""
+        return self.taken_prefix + (taker.rpartition(":")[0] or taker)
+
+    def release_lost(self, consumer: str, taker: str) -> int:
+        return int(
+            self._release_lost(
+                keys=[self._record(taker), self._inflight(consumer), self.queue], args=[taker]
+            )
+        )
 
     def _taken(self, item: bytes) -> Taken:
         return Taken(token=item, data=item)
@@ -326,9 +405,13 @@ class PriorityRedisStore(RedisStore):
         self.blocking = False  # no blocking pop-and-move out of a sorted set: poll
         self._take_script = self.conn.register_script(_TAKE_ZSET)
 
-    def _take_now(self, key: str, acks: Sequence[Token], clears: Sequence[str]) -> Any:
+    def _take_now(
+        self, key: str, acks: Sequence[Token], clears: Sequence[str], taker: str | None
+    ) -> Any:
+        record = self._record(taker) if taker is not None else self.taken_prefix
         return self._take_script(
-            keys=[self.queue, key, self.storage.result_key], args=[len(acks), *acks, *clears]
+            keys=[self.queue, key, self.storage.result_key, record],
+            args=[len(acks), *acks, *clears, taker or ""],
         )
 
     def _taken(self, item: bytes) -> Taken:

@@ -6,6 +6,7 @@ flight and in the dead letters, as another process would see it.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -284,5 +285,32 @@ def test_a_postgres_in_flight_table_of_an_earlier_version_gains_the_taker_column
         assert backend.store.take("c1", [], taker="w:1") is not None
         assert backend.store.release_lost("c1", "w:1") == 1
         backend.store.setup()  # a second setup finds the column there
+    finally:
+        app_huey.storage.close()
+
+
+@pytest.mark.parametrize("kind", ["redis"])
+def test_a_blocking_take_on_redis_waits_without_moving_and_records_what_it_takes(
+    kind: str, redis_url: str
+) -> None:
+    """The wait for an empty queue moves nothing (its answer may be lost); what the take
+    then moves is recorded, so a lost answer is put back by the take's name. FIFO holds."""
+    app_huey = huey.RedisHuey(f"q{uuid.uuid4().hex[:8]}", url=redis_url, read_timeout=10)
+    try:
+        backend = Backend(app_huey)
+        store = backend.store
+        assert store.blocking
+        store.renew("c1", 30)
+        sender = threading.Timer(0.3, lambda: [backend.send(v) for v in ("first", "second")])
+        sender.start()
+        taken = store.take("c1", [], taker="w:1")
+        sender.join()
+        assert taken is not None
+        assert backend.value(taken.data) == "first"
+        assert backend.queued() == 1
+        assert store.release_lost("c1", "w:1") == 1  # as if its answer had been lost
+        order = [store.take("c1", [], taker=f"w:{n}") for n in (2, 3)]
+        # Put back at the dequeue end: it runs first, as it would have.
+        assert [backend.value(t.data) for t in order if t is not None] == ["first", "second"]
     finally:
         app_huey.storage.close()
