@@ -47,9 +47,6 @@ from jobrunner.delivery._store import (
     Token,
 )
 
-# redis-py 5.3 deprecated the arguments of ConnectionPool.get_connection.
-_POOL_WITHOUT_ARGS = tuple(int(p) for p in redis.__version__.split(".")[:2]) >= (5, 3)
-
 _PUSH_LIST = r"""
 local function push(queue, item)
   redis.call('RPUSH', queue, item)
@@ -255,7 +252,7 @@ class RedisStore(Store):
         item = self._take_now(key, acks, clears, taker)
         if item is None and self.blocking:
             try:
-                if taker is not None and self._has_blmove:
+                if self._has_blmove:
                     # Wait without taking (a move of the queue's last item onto its own end
                     # changes nothing), then take with the recorded take: an answer lost
                     # here loses nothing.
@@ -263,8 +260,6 @@ class RedisStore(Store):
                         self.queue, self.queue, self.read_timeout, "RIGHT", "RIGHT"
                     ):
                         item = self._take_now(key, (), (), taker)
-                elif self._has_blmove:
-                    item = self.conn.blmove(self.queue, key, self.read_timeout, "RIGHT", "LEFT")
                 else:
                     item = self.conn.brpoplpush(self.queue, key, self.read_timeout)
             except redis.TimeoutError:
@@ -276,32 +271,12 @@ class RedisStore(Store):
     def _take_now(
         self, key: str, acks: Sequence[Token], clears: Sequence[str], taker: str | None
     ) -> Any:
-        if taker is not None:
-            return self._take_script(
-                keys=[self.queue, key, self.storage.result_key, self._record(taker)],
-                args=[len(acks), *acks, *clears, taker],
-            )
-        # The clears, the LREM of each finished task's item and the move, written as
-        # one packet on one connection: a single round trip, and less client and
-        # server work than a redis-py pipeline.
-        commands: list[tuple[Any, ...]] = [("LREM", key, 1, token) for token in acks]
-        if clears:
-            commands.insert(0, ("HDEL", self.storage.result_key, *clears))
-        if self._has_blmove:
-            commands.append(("LMOVE", self.queue, key, "RIGHT", "LEFT"))
-        else:
-            commands.append(("RPOPLPUSH", self.queue, key))
-        pool = self.conn.connection_pool
-        conn = pool.get_connection() if _POOL_WITHOUT_ARGS else pool.get_connection("LMOVE")
-        try:
-            conn.send_packed_command(conn.pack_commands(commands))
-            replies = [conn.read_response() for _ in commands]
-        except BaseException:
-            conn.disconnect()  # replies left unread would answer the next command
-            raise
-        finally:
-            pool.release(conn)
-        return replies[-1]
+        # Without a taker nothing is recorded; KEYS[4] is then a key the script never writes.
+        record = self._record(taker) if taker is not None else self.taken_prefix
+        return self._take_script(
+            keys=[self.queue, key, self.storage.result_key, record],
+            args=[len(acks), *acks, *clears, taker or ""],
+        )
 
     def _record(self, taker: str) -> str:
         """The take record of ``taker``'s worker (a taker is ``<worker>:<count>``)."""
@@ -404,15 +379,6 @@ class PriorityRedisStore(RedisStore):
         super().__init__(storage)
         self.blocking = False  # no blocking pop-and-move out of a sorted set: poll
         self._take_script = self.conn.register_script(_TAKE_ZSET)
-
-    def _take_now(
-        self, key: str, acks: Sequence[Token], clears: Sequence[str], taker: str | None
-    ) -> Any:
-        record = self._record(taker) if taker is not None else self.taken_prefix
-        return self._take_script(
-            keys=[self.queue, key, self.storage.result_key, record],
-            args=[len(acks), *acks, *clears, taker or ""],
-        )
 
     def _taken(self, item: bytes) -> Taken:
         score, _, member = item.partition(b"\n")
