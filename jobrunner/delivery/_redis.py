@@ -211,6 +211,11 @@ class RedisStore(Store):
         self.queue = storage.queue_key
         self.inflight_prefix = f"huey.inflight.{name}."
         self.taken_prefix = f"huey.taken.{name}."
+        # huey's result hash, where revoke flags are cleared. ``redis-expire`` keeps each
+        # result in a key of its own (_clear_apart); the script is then given a key it does
+        # not touch.
+        result_key = storage.result_key
+        self._result_hash = result_key if isinstance(result_key, str | bytes) else None
         self.leases = f"huey.leases.{name}"
         self.dead = f"huey.dead.{name}"
         self.dead_seq = f"huey.dead.{name}.seq"
@@ -273,10 +278,19 @@ class RedisStore(Store):
     ) -> Any:
         # Without a taker nothing is recorded; KEYS[4] is then a key the script never writes.
         record = self._record(taker) if taker is not None else self.taken_prefix
+        clears = self._clear_apart(clears)
         return self._take_script(
-            keys=[self.queue, key, self.storage.result_key, record],
+            keys=[self.queue, key, self._result_hash or self.queue, record],
             args=[len(acks), *acks, *clears, taker or ""],
         )
+
+    def _clear_apart(self, clears: Sequence[str]) -> Sequence[str]:
+        """Delete ``clears`` now where results are keys of their own; what is left to clear
+        in huey's result hash."""
+        if clears and self._result_hash is None:
+            self.conn.delete(*(self.storage.result_key(k) for k in clears))
+            return ()
+        return clears
 
     def _record(self, taker: str) -> str:
         """The take record of ``taker``'s worker (a taker is ``<worker>:<count>``)."""
@@ -296,9 +310,10 @@ class RedisStore(Store):
         if not tokens and not clears:
             return
         key = self._inflight(consumer)
+        clears = self._clear_apart(clears)
         pipe = self.conn.pipeline(transaction=False)
         if clears:
-            pipe.hdel(self.storage.result_key, *clears)
+            pipe.hdel(self._result_hash, *clears)
         for token in tokens:
             pipe.lrem(key, 1, token)
         pipe.execute()

@@ -18,7 +18,7 @@ import pytest
 
 from jobrunner.delivery import Store, store_for
 
-BACKENDS = ["sqlite", "redis", "priority-redis", "postgres"]
+BACKENDS = ["sqlite", "redis", "redis-expire", "priority-redis", "postgres"]
 
 
 class Backend:
@@ -53,7 +53,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         app_huey = huey.PostgresHuey(name, dsn=dsn, read_timeout=0.2)
     else:
         url = request.getfixturevalue("redis_url")
-        cls = huey.PriorityRedisHuey if kind == "priority-redis" else huey.RedisHuey
+        cls = {
+            "priority-redis": huey.PriorityRedisHuey,
+            "redis-expire": huey.RedisExpireHuey,
+        }.get(kind, huey.RedisHuey)
         app_huey = cls(name, url=url, read_timeout=0.2)
     yield Backend(app_huey)
     app_huey.storage.close()
