@@ -20,6 +20,13 @@ if _os.environ.pop("JOBRUNNER_GEVENT_PATCH", None) == "1":
 
     # Not `queue`: watchdog subclasses queue.Queue in a way gevent's does not support.
     _monkey.patch_all(queue=False)
+    # But its C SimpleQueue, whose get() would block the whole process (watchdog 7.1's
+    # inotify observer waits on one in a thread).
+    import queue as _queue
+
+    import gevent.queue as _gevent_queue
+
+    _queue.SimpleQueue = _gevent_queue.SimpleQueue  # type: ignore[misc]
 
 from jobrunner.app import App, Handles, load
 from jobrunner.batch import enqueue_many
