@@ -32,6 +32,12 @@ end
 return won
 """
 
+# The rows of a multi-row PostgreSQL write, in the order of its (sorted) key array. Each row
+# locks its key until the statement's transaction ends: two runners writing the same keys in
+# different orders (files ordered differently, catch-up runs) each waited for a key the other
+# held, and PostgreSQL aborted one with "deadlock detected". In one order they queue instead.
+_POSTGRES_ORDERED = "unnest(%s::text[], %s::bytea[]) with ordinality as t(k, v, n) order by n"
+
 # SQLite limits the number of parameters of one statement; 3 per row stays far below it.
 _SQLITE_ROWS = 500
 
@@ -69,10 +75,10 @@ def put_if_empty_many(storage: BaseStorage, items: Mapping[str, bytes]) -> set[s
         answers = script(keys=[storage.result_key], args=args)
         return {k for k, ok in zip(keys, answers, strict=True) if ok}
     if isinstance(storage, PostgresStorage):
+        keys.sort()  # see _POSTGRES_ORDERED
         rows = storage.sql(
             f"insert into {storage.table_kv} (queue, key, value) "
-            "select %s, k, v from unnest(%s::text[], %s::bytea[]) as t(k, v) "
-            "on conflict do nothing returning key",
+            f"select %s, k, v from {_POSTGRES_ORDERED} on conflict do nothing returning key",
             (storage.name, keys, [items[k] for k in keys]),
             results=True,
         )
@@ -114,11 +120,12 @@ def put_many(storage: BaseStorage, items: Mapping[str, bytes]) -> None:
     elif isinstance(storage, RedisStorage):
         storage.conn.hset(storage.result_key, mapping=dict(items))
     elif isinstance(storage, PostgresStorage):
+        keys = sorted(items)  # see _POSTGRES_ORDERED
         storage.sql(
             f"insert into {storage.table_kv} (queue, key, value) "
-            "select %s, k, v from unnest(%s::text[], %s::bytea[]) as t(k, v) "
+            f"select %s, k, v from {_POSTGRES_ORDERED} "
             "on conflict (queue, key) do update set value = excluded.value",
-            (storage.name, list(items), list(items.values())),
+            (storage.name, keys, [items[k] for k in keys]),
         )
     elif isinstance(storage, SqliteStorage):
         with storage.db(commit=True) as curs:
