@@ -34,26 +34,34 @@ def storages(
         app.close()
 
 
-def test_racing_batched_claims_each_key_is_won_exactly_once(storages: list[BaseStorage]) -> None:
-    keys = [f"jobrunner:claim:s{i}:20260504T1200Z" for i in range(1500)]
-    won: list[set[str]] = [set(), set(), set()]
+def _race(work: Callable[[int, list[str]], None], keys: list[str]) -> None:
+    """Runs ``work(index, its_keys)`` in three threads at once, as three runners; each gets every
+    key of ``keys`` in its own order (PostgreSQL deadlocked on that until the keys of a write
+    were sorted). Fails with the first error a thread raised."""
     errors: list[BaseException] = []
 
-    def claim(index: int) -> None:
-        # Each runner asks for every key, in its own order (PostgreSQL deadlocked on that
-        # until the keys were written in one order).
-        mine = keys[index * 500 :] + keys[: index * 500]
+    def run(index: int) -> None:
         try:
-            won[index] = put_if_empty_many(storages[index], dict.fromkeys(mine, b"x"))
+            work(index, keys[index * 500 :] + keys[: index * 500])
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_racing_batched_claims_each_key_is_won_exactly_once(storages: list[BaseStorage]) -> None:
+    keys = [f"jobrunner:claim:s{i}:20260504T1200Z" for i in range(1500)]
+    won: list[set[str]] = [set(), set(), set()]
+
+    def claim(index: int, mine: list[str]) -> None:
+        won[index] = put_if_empty_many(storages[index], dict.fromkeys(mine, b"x"))
+
+    _race(claim, keys)
     assert sum(len(w) for w in won) == len(keys)
     assert set().union(*won) == set(keys)
     # Asking again wins nothing.
@@ -63,22 +71,12 @@ def test_racing_batched_claims_each_key_is_won_exactly_once(storages: list[BaseS
 def test_racing_batched_writes_of_the_same_keys_all_succeed(storages: list[BaseStorage]) -> None:
     """Runners record the same keys (the ticks they decided) at once, each in its own order."""
     keys = [f"jobrunner:last:s{i}" for i in range(1500)]
-    errors: list[BaseException] = []
 
-    def record(index: int) -> None:
-        mine = keys[index * 500 :] + keys[: index * 500]
-        try:
-            for _ in range(3):
-                put_many(storages[index], dict.fromkeys(mine, str(index).encode()))
-        except BaseException as exc:
-            errors.append(exc)
+    def record(index: int, mine: list[str]) -> None:
+        for _ in range(3):
+            put_many(storages[index], dict.fromkeys(mine, str(index).encode()))
 
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    _race(record, keys)
     assert set(peek_many(storages[0], keys).values()) <= {b"0", b"1", b"2"}
     assert len(peek_many(storages[0], keys)) == len(keys)
 
