@@ -38,6 +38,13 @@ return won
 # held, and PostgreSQL aborted one with "deadlock detected". In one order they queue instead.
 _POSTGRES_ORDERED = "unnest(%s::text[], %s::bytea[]) with ordinality as t(k, v, n) order by n"
 
+
+def _postgres_rows(items: Mapping[str, bytes]) -> tuple[list[str], list[bytes]]:
+    """The two arrays of :data:`_POSTGRES_ORDERED`: the keys sorted, their values alike."""
+    keys = sorted(items)
+    return keys, [items[k] for k in keys]
+
+
 # SQLite limits the number of parameters of one statement; 3 per row stays far below it.
 _SQLITE_ROWS = 500
 
@@ -75,11 +82,10 @@ def put_if_empty_many(storage: BaseStorage, items: Mapping[str, bytes]) -> set[s
         answers = script(keys=[storage.result_key], args=args)
         return {k for k, ok in zip(keys, answers, strict=True) if ok}
     if isinstance(storage, PostgresStorage):
-        keys.sort()  # see _POSTGRES_ORDERED
         rows = storage.sql(
             f"insert into {storage.table_kv} (queue, key, value) "
             f"select %s, k, v from {_POSTGRES_ORDERED} on conflict do nothing returning key",
-            (storage.name, keys, [items[k] for k in keys]),
+            (storage.name, *_postgres_rows(items)),
             results=True,
         )
         return {str(row[0]) for row in rows}
@@ -120,12 +126,11 @@ def put_many(storage: BaseStorage, items: Mapping[str, bytes]) -> None:
     elif isinstance(storage, RedisStorage):
         storage.conn.hset(storage.result_key, mapping=dict(items))
     elif isinstance(storage, PostgresStorage):
-        keys = sorted(items)  # see _POSTGRES_ORDERED
         storage.sql(
             f"insert into {storage.table_kv} (queue, key, value) "
             f"select %s, k, v from {_POSTGRES_ORDERED} "
             "on conflict (queue, key) do update set value = excluded.value",
-            (storage.name, keys, [items[k] for k in keys]),
+            (storage.name, *_postgres_rows(items)),
         )
     elif isinstance(storage, SqliteStorage):
         with storage.db(commit=True) as curs:
