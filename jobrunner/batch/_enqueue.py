@@ -173,7 +173,7 @@ def _write_postgres(
             return
         curs.execute(
             f"insert into {storage.table_task} (queue, data, priority) "
-            "select %s, d, p from unnest(%s::bytea[], %s::float8[]) with ordinality "
+            "select %s, d, p from unnest(%b::bytea[], %b::float8[]) with ordinality "
             "as t(d, p, n) order by n",
             (storage.name, [d for d, _ in messages], [p for _, p in messages]),
         )

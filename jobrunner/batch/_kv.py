@@ -36,7 +36,10 @@ return won
 # locks its key until the statement's transaction ends: two runners writing the same keys in
 # different orders (files ordered differently, catch-up runs) each waited for a key the other
 # held, and PostgreSQL aborted one with "deadlock detected". In one order they queue instead.
-_POSTGRES_ORDERED = "unnest(%s::text[], %s::bytea[]) with ordinality as t(k, v, n) order by n"
+# The arrays go in binary (``%b``): psycopg escapes each element of a text-format array with a
+# regular expression, which cost as much as the statement itself (1,000 keys: 11.5 ms, 6.8 ms
+# in binary).
+_POSTGRES_ORDERED = "unnest(%b::text[], %b::bytea[]) with ordinality as t(k, v, n) order by n"
 
 
 def _postgres_rows(items: Mapping[str, bytes]) -> tuple[list[str], list[bytes]]:
@@ -105,6 +108,13 @@ def put_if_empty_many(storage: BaseStorage, items: Mapping[str, bytes]) -> set[s
 
 def peek_many(storage: BaseStorage, keys: Sequence[str]) -> dict[str, bytes]:
     """The stored values of those ``keys`` that are set (huey's ``peek_many``, chunked)."""
+    if native(storage) and isinstance(storage, PostgresStorage):
+        rows = storage.sql(
+            f"select key, value from {storage.table_kv} where queue = %s and key = any(%b::text[])",
+            (storage.name, list(keys)),
+            results=True,
+        )
+        return {_text(key): bytes(value) for key, value in rows}
     found: dict[str, bytes] = {}
     size = _SQLITE_ROWS if isinstance(storage, SqliteStorage) else 5000
     for start in range(0, len(keys), size):
@@ -143,6 +153,36 @@ def put_many(storage: BaseStorage, items: Mapping[str, bytes]) -> None:
             storage.put_data(key, value)
 
 
+def put_greater_many(storage: BaseStorage, items: Mapping[str, bytes]) -> None:
+    """Set each key of ``items`` that is unset or holds a value that sorts before the new one
+    (byte order): a record that only moves forward, such as an ISO 8601 time in one format.
+
+    One conditional statement on PostgreSQL and SQLite (atomic per key); a read and a write
+    elsewhere, where two writers racing can leave the smaller value.
+    """
+    if not items:
+        return
+    if native(storage) and isinstance(storage, PostgresStorage):
+        storage.sql(
+            f"insert into {storage.table_kv} as kv (queue, key, value) "
+            f"select %s, k, v from {_POSTGRES_ORDERED} "
+            "on conflict (queue, key) do update set value = excluded.value "
+            "where kv.value < excluded.value",
+            (storage.name, *_postgres_rows(items)),
+        )
+    elif native(storage) and isinstance(storage, SqliteStorage):
+        with storage.db(commit=True) as curs:
+            curs.executemany(
+                "insert into kv (queue, key, value) values (?, ?, ?) "
+                "on conflict (queue, key) do update set value = excluded.value "
+                "where kv.value < excluded.value",
+                [(storage.name, k, storage.to_blob(v)) for k, v in items.items()],
+            )
+    else:
+        current = peek_many(storage, list(items))
+        put_many(storage, {k: v for k, v in items.items() if k not in current or current[k] < v})
+
+
 def delete_many(storage: BaseStorage, keys: Iterable[str]) -> None:
     """Delete every key of ``keys`` that is set."""
     keys = list(keys)
@@ -157,7 +197,7 @@ def delete_many(storage: BaseStorage, keys: Iterable[str]) -> None:
         storage.conn.hdel(storage.result_key, *keys)
     elif isinstance(storage, PostgresStorage):
         storage.sql(
-            f"delete from {storage.table_kv} where queue = %s and key = any(%s)",
+            f"delete from {storage.table_kv} where queue = %s and key = any(%b::text[])",
             (storage.name, keys),
         )
     elif isinstance(storage, SqliteStorage):
