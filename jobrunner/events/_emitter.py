@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import huey
@@ -175,6 +176,7 @@ def emit_for(app_huey: huey.Huey, status: str, **fields: Any) -> None:
         emitter.emit(status, **fields)
 
 
+@lru_cache(maxsize=64)  # thousands of runs share a tick
 def tick_label(tick: datetime) -> str:
     """A schedule tick as events carry it: ISO 8601 UTC, ``2026-11-30T06:15:00Z``."""
     return tick.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -23,6 +23,7 @@ from jobrunner.factory._enqueue_time import (
     stamped_class,
 )
 from jobrunner.factory._lock_ttl import PostgresLockTTL, RedisLockTTL, SqliteLockTTL
+from jobrunner.factory._own_connection import OwnConnectionThreads
 from jobrunner.factory._pg_stuck import PostgresFreshAfterLostSend
 from jobrunner.factory._redis_wait import RedisResultWait
 
@@ -164,6 +165,7 @@ class SqliteStorage(
 
 
 class PostgresStorage(
+    OwnConnectionThreads,
     PostgresFreshAfterLostSend,
     PostgresLockTTL,
     _DeferredRevokeClear,
@@ -173,7 +175,8 @@ class PostgresStorage(
     """huey's PostgreSQL storage, with results polled from 1 ms on (:class:`_QuickResultPoll`).
 
     The revoke flag is cleared with the next take (:class:`_DeferredRevokeClear`). A
-    connection left mid-command by a lost send is replaced (:mod:`._pg_stuck`).
+    connection left mid-command by a lost send is replaced (:mod:`._pg_stuck`). The
+    scheduler thread has a connection of its own (:mod:`._own_connection`).
 
     Its tables are created under a transaction-scoped advisory lock: PostgreSQL's
     ``create table if not exists`` is not safe against itself, and runners started

@@ -20,6 +20,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from huey.storage import (
@@ -44,7 +45,13 @@ def runner_id() -> str:
 
 def claim_key(name: str, tick: datetime) -> str:
     """The storage key of the claim on ``(name, tick)``; ``tick`` is an aware whole minute."""
-    return f"{CLAIM_PREFIX}{name}:{tick.astimezone(UTC).strftime(_TICK_FORMAT)}"
+    return f"{CLAIM_PREFIX}{name}:{_stamp(tick)}"
+
+
+# Thousands of keys share a tick each minute: its text is made once, not once per key.
+@lru_cache(maxsize=64)
+def _stamp(tick: datetime) -> str:
+    return tick.astimezone(UTC).strftime(_TICK_FORMAT)
 
 
 def parse_claim_key(key: str) -> tuple[str, datetime] | None:
