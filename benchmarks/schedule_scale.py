@@ -7,9 +7,10 @@ For each size N, runner count R and backend: N schedules that all fire every min
 R ``jobrunner run`` processes (4 thread workers each) on one storage (a private
 ``redis-server``, a private PostgreSQL database of ``JOBRUNNER_TEST_PG``'s server, or one SQLite
 file). Once every runner is up, the next minute is measured: the lag of a run is when it was
-enqueued after the minute, from its ``enqueued task ... (0.123s after the minute)`` log line
-(p50 / p99 / max over the N runs), and every schedule
-must have been enqueued exactly once across the runners. Plain huey (``--no-huey`` to skip) runs
+enqueued after the minute, the ``lag`` of its ``fired`` event in the instance's history
+(p50 / p99 / max over the N runs), and every schedule must have been enqueued exactly once
+across the runners. The runners keep the default logging (above 100 runs, one summary line per
+tick; a line per run only at DEBUG). Plain huey (``--no-huey`` to skip) runs
 N ``@huey.periodic_task(crontab())`` in one ``huey_consumer``-style process: huey checks every
 60 s counted from its start, so its lag is wherever in the minute that falls, and R consumers
 would enqueue every task R times. Each setup gets a minute of its own.
@@ -28,16 +29,12 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks._env import RedisServer, child_env, jobrunner_command
 from benchmarks._pg import private_database
 from benchmarks._stats import percentile
 
-ENQUEUED = re.compile(
-    r"^(\S+ \S+) INFO jobrunner\.scheduler: schedule (s\d+): tick (\S+ \S+): enqueued task "
-    r"\S+ \(([\d.]+)s after the minute\)",
-    re.M,
-)
 HUEY_ENQUEUED = re.compile(
     r"^\[(\S+ \S+)\] INFO:huey\.consumer\.Scheduler:\S+:Enqueueing periodic", re.M
 )
@@ -100,10 +97,13 @@ def _summary(lags: list[float], size: int, counts: Counter[str] | None) -> list[
 
 
 def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners: int) -> list[str]:
+    import jobrunner
+
     config = folder / f"jr-{backend}-{size}-{runners}.yaml"
     _config(config, backend, where, size)
     logs = [folder / f"{config.stem}-{i}.log" for i in range(runners)]
     processes = [_start([*jobrunner_command(), "run", str(config)], log, folder) for log in logs]
+    app = jobrunner.load(str(config))
     try:
         deadline = time.monotonic() + 600
         while not all("schedule(s) decided" in log.read_text() for log in logs):
@@ -111,17 +111,25 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
                 raise RuntimeError("a runner did not start:\n" + logs[0].read_text()[-2000:])
             time.sleep(0.1)
         tick = (int(time.time()) // 60 + 1) * 60
-        label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%d %H:%MZ")
+        label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         deadline = time.monotonic() + (tick - time.time()) + 120
         while time.monotonic() < deadline:
-            found = [m for log in logs for m in ENQUEUED.findall(log.read_text()) if m[2] == label]
-            if len(found) >= size and time.time() > tick + 3:
+            if time.time() > tick + 3 and len(_fired(app, tick, label)) >= size:
                 break
-            time.sleep(0.5)
+            time.sleep(1)
+        time.sleep(2)  # a run fired twice would show up by now
     finally:
         _stop(processes)
-    found = [m for log in logs for m in ENQUEUED.findall(log.read_text()) if m[2] == label]
-    return _summary([float(m[3]) for m in found], size, Counter(m[1] for m in found))
+    found = _fired(app, tick, label)
+    app.close()
+    lags = [float((event.data or {})["lag"]) for event in found]
+    return _summary(lags, size, Counter(event.schedule for event in found))
+
+
+def _fired(app: Any, tick: float, label: str) -> list[Any]:
+    """The ``fired`` events of tick ``label`` in the history, one per enqueued run."""
+    events = app.history(status="fired", since=tick - 1, limit=10**7)
+    return [event for event in events if event.tick == label]
 
 
 def measure_huey(folder: Path, backend: str, where: str, size: int) -> list[str]:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import huey
@@ -39,6 +40,10 @@ log = logging.getLogger("jobrunner.scheduler")
 
 #: Schedules decided per batch: each step of a batch is one round trip.
 CHUNK = 1000
+#: Runs of one wake-up told a line each at INFO; above this, one summary line (each at DEBUG).
+LOG_EACH_UP_TO = 100
+# The outcomes whose line is at INFO (the others are at DEBUG whatever their number).
+_TOLD = frozenset({"enqueued", "paused", "overlap"})
 
 
 @dataclass
@@ -171,34 +176,46 @@ class Firing:
         """Report every outcome settled since the last call, in order.
 
         The scheduler calls this once the whole tick is enqueued: writing thousands of log
-        lines between two chunks would delay the later chunks' runs.
+        lines between two chunks would delay the later chunks' runs. Up to
+        :data:`LOG_EACH_UP_TO` runs get a line each at INFO; more get one summary line at INFO
+        and their own lines at DEBUG (10,000 schedules would log 14 million lines a day, and
+        formatting them costs the CPU other runners need on the minute). Every run still gets
+        its event.
         """
         runs, self._unreported = self._unreported, []
+        told = sum(1 for r in runs if r.outcome in _TOLD)
+        level = logging.INFO if told <= LOG_EACH_UP_TO else logging.DEBUG
         for run in runs:
-            self.report(run)
+            self.report(run, level)
+        if level != logging.INFO:
+            log.info("%s", summary(runs))
 
-    def report(self, run: Run) -> None:
+    def report(self, run: Run, level: int = logging.INFO) -> None:
         """Tell the outcome of ``run``: the one place per run where it is known (``run.at``
-        is when it was settled)."""
+        is when it was settled); its log line at ``level`` (INFO or DEBUG)."""
         name, what = run.config.name, run.what
         if run.outcome in ("disabled", "paused", "overlap"):
             self._emit(run, events.SKIPPED, reason=run.outcome)
         if run.outcome == "enqueued":
             self._emit(run, events.CAUGHT_UP if run.caught_up else events.FIRED, id=run.task.id)
+        if not log.isEnabledFor(level if run.outcome in _TOLD else logging.DEBUG):
+            return
+        if run.outcome == "enqueued":
             at = run.at or self.now()
             delay = ""
             if run.eta is not None and run.eta > at:
                 delay = f", runs in {(run.eta - at).total_seconds():.1f}s (jitter)"
             elif not run.caught_up:
                 delay = f" ({(at - run.tick).total_seconds():.3f}s after the minute)"
-            log.info("schedule %s: %s: enqueued task %s%s", name, what, run.task.id, delay)
+            log.log(level, "schedule %s: %s: enqueued task %s%s", name, what, run.task.id, delay)
         elif run.outcome == "taken":
             log.debug("schedule %s: %s taken by another runner", name, label(run.tick))
         elif run.outcome == "disabled":
             log.debug("schedule %s: %s skipped: disabled in the file", name, what)
         elif run.outcome == "paused":
             pause: Pause = run.detail
-            log.info(
+            log.log(
+                level,
                 "schedule %s: %s skipped: paused since %s by %s",
                 name,
                 what,
@@ -207,7 +224,8 @@ class Firing:
             )
         elif run.outcome == "overlap":
             marker: Marker = run.detail
-            log.info(
+            log.log(
+                level,
                 "schedule %s: %s skipped (overlap: skip): the run of tick %s (task %s) is still %s",
                 name,
                 what,
@@ -250,8 +268,36 @@ def _queued_lease(run: Run, now: datetime) -> float:
     return wait + QUEUED_LEASE
 
 
+@lru_cache(maxsize=64)  # thousands of runs share a tick
 def label(tick: datetime) -> str:
     return tick.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def summary(runs: list[Run]) -> str:
+    """One line for the outcomes of many runs: how many of each, the lag of the current
+    tick's enqueued runs, and the first names of those skipped."""
+    enqueued = [r for r in runs if r.outcome == "enqueued"]
+    current = [r for r in enqueued if not r.caught_up]
+    parts = []
+    if enqueued:
+        text = f"{len(enqueued):,} run(s) enqueued"
+        ticks = sorted({label(r.tick) for r in current})
+        if current:
+            lags = [((r.at or r.tick) - r.tick).total_seconds() for r in current]
+            text += f" (tick {', '.join(ticks)}: {min(lags):.3f}s to {max(lags):.3f}s"
+            text += " after the minute)"
+        missed = len(enqueued) - len(current)
+        if missed:
+            text += f", {missed:,} of them missed tick(s) caught up"
+        parts.append(text)
+    for outcome in ("paused", "overlap", "disabled"):
+        skipped = [r.config.name for r in runs if r.outcome == outcome]
+        if skipped:
+            parts.append(f"{len(skipped):,} skipped ({outcome}: {names(skipped)})")
+    taken = sum(1 for r in runs if r.outcome == "taken")
+    if taken:
+        parts.append(f"{taken:,} taken by another runner")
+    return f"schedules: {'; '.join(parts) or 'nothing decided'}; a line per run at DEBUG"
 
 
 def names(found: Iterable[str]) -> str:
