@@ -96,6 +96,15 @@ class Hub:
         if self._thread is None:
             self._start_thread()
 
+    def wait_for_room(self, deadline: float) -> None:
+        """Wait, until ``time.monotonic()`` reaches ``deadline`` at most, while the buffer is
+        more than half full: for a thread that can wait (the scheduler telling a tick of
+        thousands of runs), so that its burst does not push out the events of the workers,
+        or its own, before the dispatcher has written them."""
+        while len(self._buffer) > self.size // 2 and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.005)
+
     # -- subscribers and sinks ----------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:

@@ -19,6 +19,7 @@ in another runner) can still fire them; runs it enqueued keep their claims.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,8 @@ log = logging.getLogger("jobrunner.scheduler")
 CHUNK = 1000
 #: Runs of one wake-up told a line each at INFO; above this, one summary line (each at DEBUG).
 LOG_EACH_UP_TO = 100
+#: Seconds a wake-up's report may wait, in all, for room in the event buffer.
+REPORT_WAIT = 10.0
 # The outcomes whose line is at INFO (the others are at DEBUG whatever their number).
 _TOLD = frozenset({"enqueued", "paused", "overlap"})
 
@@ -185,7 +188,12 @@ class Firing:
         runs, self._unreported = self._unreported, []
         told = sum(1 for r in runs if r.outcome in _TOLD)
         level = logging.INFO if told <= LOG_EACH_UP_TO else logging.DEBUG
-        for run in runs:
+        # The events of 10,000 runs at once overfilled the process's event buffer (10,000),
+        # which dropped the oldest: the scheduler can wait for the dispatcher, the workers not.
+        hub, deadline = events.hub(), time.monotonic() + REPORT_WAIT
+        for index, run in enumerate(runs):
+            if index % 500 == 0:
+                hub.wait_for_room(deadline)
             self.report(run, level)
         if level != logging.INFO:
             log.info("%s", summary(runs))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,6 +78,41 @@ def test_a_full_buffer_drops_the_oldest_and_counts_them() -> None:
     wait_until(lambda: len(batches) == 2, what="the second batch")
     assert batches[1] == ["7", "8", "9"]
     assert hub.dropped == 7
+
+
+def test_a_thread_that_waits_for_room_loses_none_of_its_burst() -> None:
+    """The scheduler tells thousands of runs at once: waiting for room, none is dropped."""
+    got: list[str | None] = []
+    hub = Hub(size=100)
+    hub.subscribe(lambda batch: got.extend(e.id for e in batch))
+    deadline = time.monotonic() + 60
+    for i in range(1000):
+        if i % 10 == 0:
+            hub.wait_for_room(deadline)
+        hub.emit(Event("fired", 0.0, id=str(i)))
+    wait_until(lambda: len(got) == 1000, what="every event delivered")
+    assert got == [str(i) for i in range(1000)]
+    assert hub.dropped == 0
+    # The same burst without waiting overfills the buffer.
+    other = Hub(size=100)
+    other.subscribe(lambda batch: None)
+    for i in range(1000):
+        other.emit(Event("fired", 0.0, id=str(i)))
+    assert other.dropped > 0
+
+
+def test_waiting_for_room_ends_at_the_deadline() -> None:
+    hub = Hub(size=4)
+    release = threading.Event()
+    hub.subscribe(lambda batch: release.wait(10))  # the dispatcher is stuck
+    for i in range(4):
+        hub.emit(Event("fired", 0.0, id=str(i)))
+    wait_until(lambda: len(hub._buffer) < 4, what="the dispatcher busy with a batch")
+    for i in range(4):
+        hub.emit(Event("fired", 0.0, id=str(i)))
+    hub.wait_for_room(time.monotonic() + 0.2)  # returns although there is no room
+    assert len(hub._buffer) > 2
+    release.set()
 
 
 class _Sink:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from jobrunner import events
 from jobrunner.app import App
 from jobrunner.events import Event
 from jobrunner.events._emitter import Emitter
-from jobrunner.scheduling._firing import LOG_EACH_UP_TO
+from jobrunner.scheduling._firing import LOG_EACH_UP_TO, Run, summary
 from jobrunner.scheduling._state import ScheduleState
 from tests.support.fake_clock import FakeClock, make_scheduler, run_until
 
@@ -114,3 +116,27 @@ def test_schedules_sharing_a_cron_in_different_zones_are_due_at_their_own_hour(
     assert {hour for hour, _ in names if "paris" in _} == {7}  # 09:00 in Paris, summer time
     assert {hour for hour, name in names if name.endswith("utc_nine")} == {9}
     assert len(found) == 3
+
+
+def _run(name: str, outcome: str, *, caught_up: bool = False, lag: float = 0.0) -> Run:
+    tick = utc(2026, 5, 4, 12, 0 if caught_up else 1)
+    config: Any = SimpleNamespace(name=name)
+    return Run(None, config, tick, caught_up, outcome, at=tick + timedelta(seconds=lag))
+
+
+def test_the_summary_counts_each_outcome_and_the_lag_of_the_current_tick() -> None:
+    runs = [
+        _run("a", "enqueued", lag=0.25),
+        _run("b", "enqueued", lag=0.75),
+        _run("c", "enqueued", caught_up=True, lag=30.0),  # a missed tick: not a lag
+        *(_run(f"p{i}", "paused") for i in range(5)),
+        _run("o", "overlap"),
+        _run("t", "taken"),
+        _run("t2", "taken"),
+    ]
+    assert summary(runs) == (
+        "schedules: 3 run(s) enqueued (tick 2026-05-04 12:01Z: 0.250s to 0.750s after the "
+        "minute), 1 of them missed tick(s) caught up; 5 skipped (paused: p0, p1, p2 and 2 more); "
+        "1 skipped (overlap: o); 2 taken by another runner; a line per run at DEBUG"
+    )
+    assert summary([]) == "schedules: nothing decided; a line per run at DEBUG"
