@@ -103,14 +103,12 @@ class ScheduleState:
         return bool(self.storage.put_if_empty(LAST_PREFIX + name, _tick_value(tick)))
 
     def advance(self, name: str, tick: datetime) -> None:
-        """Record ``tick`` as decided, unless a later tick is recorded already.
-
-        Read-then-write: two runners racing can leave the earlier of two ticks a minute apart;
-        the claims, kept far longer, still stop that tick from firing twice.
-        """
-        current = self.last_tick(name)
-        if current is None or tick > current:
-            self.storage.put_data(LAST_PREFIX + name, _tick_value(tick))
+        """Record ``tick`` as decided, unless a later tick is recorded already
+        (:meth:`advance_many` of one: a conditional write on PostgreSQL and SQLite; a read
+        and a write elsewhere, where two runners racing can leave the earlier of two ticks a
+        minute apart, and the claims, kept far longer, still stop that tick from firing
+        twice)."""
+        self.advance_many({name: tick})
 
     # Many schedules at once (one round trip each, jobrunner/batch/) -------------------------
 
