@@ -102,8 +102,14 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
     config = folder / f"jr-{backend}-{size}-{runners}.yaml"
     _config(config, backend, where, size)
     logs = [folder / f"{config.stem}-{i}.log" for i in range(runners)]
-    processes = [_start([*jobrunner_command(), "run", str(config)], log, folder) for log in logs]
-    app = jobrunner.load(str(config))
+    with jobrunner.load(str(config)) as app:  # reads the history: loaded before any runner
+        return _measure(app, config, logs, size)
+
+
+def _measure(app: Any, config: Path, logs: list[Path], size: int) -> list[str]:
+    processes = [
+        _start([*jobrunner_command(), "run", str(config)], log, config.parent) for log in logs
+    ]
     try:
         deadline = time.monotonic() + 600
         while not all("schedule(s) decided" in log.read_text() for log in logs):
@@ -120,8 +126,7 @@ def measure_jobrunner(folder: Path, backend: str, where: str, size: int, runners
         time.sleep(2)  # a run fired twice would show up by now
     finally:
         _stop(processes)
-    found = _fired(app, tick, label)
-    app.close()
+    found = _fired(app, tick, label)  # with what the runners flushed as they stopped
     lags = [float((event.data or {})["lag"]) for event in found]
     return _summary(lags, size, Counter(event.schedule for event in found))
 
