@@ -17,6 +17,9 @@ import struct
 import time
 import uuid
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import huey
@@ -38,6 +41,8 @@ BATCH_SIZE = 500
 #: Seconds a batch marker is kept: how long a lost answer can still be resolved by a resend.
 MARKER_TTL = 3600
 MARKER_PREFIX = "jobrunner:batch:"
+#: Rows per SQLite insert statement: a SQLite before 3.32 takes at most 999 parameters.
+SQLITE_ROWS = 250
 
 # KEYS: queue, marker. ARGV: marker ttl, then the messages in enqueue order.
 _LIST_SCRIPT = r"""
@@ -83,7 +88,7 @@ def enqueue_many(
     for start in range(0, len(tasks), batch_size):
         chunk = tasks[start : start + batch_size]
         try:
-            messages = [_prepare(app_huey, task) for task in chunk]
+            messages = _prepare(app_huey, chunk)
             _write(app_huey.storage, messages)
         except _Unresolved as unknown:
             cause = unknown.__cause__ or unknown
@@ -109,15 +114,23 @@ def _one_by_one(app_huey: huey.Huey, tasks: Sequence[Task]) -> list[Any]:
     return results
 
 
-def _prepare(app_huey: huey.Huey, task: Task) -> tuple[bytes, float]:
+def _prepare(app_huey: huey.Huey, tasks: Sequence[Task]) -> list[tuple[bytes, float]]:
     """What ``huey.enqueue`` does before its storage write: expiry, signal, serialization."""
-    if task.expires:
-        task.resolve_expires(app_huey.utc)
-    app_huey._emit(S.SIGNAL_ENQUEUED, task)
-    return app_huey.serialize_task(task), float(task.priority or 0)
+    receivers = app_huey._signal.receivers
+    listened = bool(receivers.get(S.SIGNAL_ENQUEUED) or receivers.get("any"))
+    for task in tasks:
+        if task.expires:
+            task.resolve_expires(app_huey.utc)
+        if listened:  # a signal nobody listens to costs a tenth of a batched task
+            app_huey._emit(S.SIGNAL_ENQUEUED, task)
+    many = getattr(app_huey, "serialize_tasks", None)  # jobrunner's huey classes have it
+    datas = many(tasks) if many else [app_huey.serialize_task(task) for task in tasks]
+    return [(data, float(task.priority or 0)) for data, task in zip(datas, tasks, strict=True)]
 
 
 def _result_of(app_huey: huey.Huey, task: Task) -> Any:
+    if task.on_complete is None:  # the usual case, without building a list per task
+        return huey.api.Result(app_huey, task)
     results = app_huey._pipeline_results(task)
     return huey.api.ResultGroup(results) if len(results) > 1 else results[0]
 
@@ -184,10 +197,19 @@ def _write_sqlite(storage: SqliteStorage, marker: str, messages: list[tuple[byte
     with storage.db(commit=True) as curs:
         if not _claim_marker(curs, "kv", storage.name, marker, "?"):
             return
-        curs.executemany(
-            "insert into task (queue, data, priority) values (?, ?, ?)",
-            [(storage.name, d, p) for d, p in messages],
-        )
+        # Consecutive messages of one priority share a statement of many rows, with the queue
+        # and the priority bound once: twice as fast as executemany's statement per row.
+        for priority, run in groupby(messages, key=itemgetter(1)):
+            datas = [data for data, _ in run]
+            for start in range(0, len(datas), SQLITE_ROWS):
+                part = datas[start : start + SQLITE_ROWS]
+                curs.execute(_sqlite_insert(len(part)), (storage.name, priority, *part))
+
+
+@lru_cache(maxsize=32)
+def _sqlite_insert(rows: int) -> str:
+    values = ", ".join(f"(?1, ?{n}, ?2)" for n in range(3, rows + 3))
+    return f"insert into task (queue, data, priority) values {values}"
 
 
 def _claim_marker(curs: Any, table: str, queue: str, marker: str, ph: str) -> bool:

@@ -43,6 +43,9 @@ def task_ids(count: int) -> list[str]:
     ids = []
     for start in range(0, 32 * count, 32):
         x = raw[start : start + 32]
-        variant = "89ab"[int(x[16], 16) & 3]
-        ids.append(f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{variant}{x[17:20]}-{x[20:32]}")
+        ids.append(f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}")
     return ids
+
+
+# RFC 4122's variant bits (10xx) set on the 17th hex digit, as uuid4() does.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from huey import signals as S
 
 import jobrunner
+from jobrunner.batch._enqueue import SQLITE_ROWS
 from tests.integration.helpers import records, wait_for_records
 from tests.support.processes import Runner
 
@@ -88,6 +90,39 @@ def test_enqueue_many_keeps_priorities_and_delays(
     # and the queue's order (it came first) puts it before them. Either way it waited.
     assert [v for v in values[3:] if v != "later"] == ["plain-0", "plain-1", "plain-2"]
     assert found[values.index("later")]["time"] >= sent + 3
+
+
+def test_sqlite_batches_longer_than_a_statement_keep_their_order_and_priorities(
+    config_for: Callable[..., Path],
+) -> None:
+    # One batch, split into statements of SQLITE_ROWS rows per run of equal priority: a run
+    # that crosses a statement's end, a short urgent run between, and a long tail.
+    with jobrunner.load(config_for("sqlite")) as app:
+        app_huey = app.huey("main")
+        rows = SQLITE_ROWS + 10
+        first = [app.tasks.add.s(i, 0) for i in range(rows)]
+        urgent = [app.tasks.urgent.s("unused", i) for i in range(3)]
+        tail = [app.tasks.add.s(i, 0) for i in range(rows, 2 * rows + SQLITE_ROWS)]
+        jobrunner.enqueue_many(app_huey, [*first, *urgent, *tail], batch_size=5000)
+        assert app_huey.pending_count() == len(first) + 3 + len(tail)
+        got = []
+        while (task := app_huey.dequeue()) is not None:
+            got.append((task.priority or 0, task.args[1] if task.priority else task.args[0]))
+    assert got == [(10, 0), (10, 1), (10, 2)] + [(0, i) for i in range(2 * rows + SQLITE_ROWS)]
+
+
+@pytest.mark.parametrize("signals", [(S.SIGNAL_ENQUEUED,), ()])
+def test_map_sends_huey_s_enqueued_signal_per_task_to_whoever_listens(
+    config_for: Callable[..., Path], signals: tuple[str, ...]
+) -> None:
+    # () is huey's "any signal" receiver.
+    with jobrunner.load(config_for("sqlite")) as app:
+        app_huey = app.huey("main")
+        seen: list[str] = []
+        app_huey.signal(*signals)(lambda signal, task, *args: seen.append(task.id))
+        results = app.tasks.add.map([(i, 0) for i in range(5)], batch_size=2)
+        assert results is not None
+        assert seen == [r.id for r in results]
 
 
 def test_map_in_immediate_mode_runs_each_item_in_order(

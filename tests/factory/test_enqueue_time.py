@@ -127,6 +127,20 @@ def test_a_bulk_enqueue_stamps_each_message(app: jobrunner.App) -> None:
     assert all(t is not None and t >= before for t in times)
 
 
+def test_a_bulk_enqueue_keeps_a_task_s_earlier_time(app: jobrunner.App) -> None:
+    app_huey = app.huey("main")
+    earlier = app.tasks.add.s(0, 1)
+    earlier.enqueued_at = 1796030000.5  # a task serialized before, moved back to the queue
+    fresh = [app.tasks.add.s(i, 1) for i in range(1, 4)]
+    before = time.time()
+    jobrunner.enqueue_many(app_huey, [earlier, *fresh])
+    tasks = {t.args[0]: t for t in (_dequeue(app_huey) for _ in range(4))}
+    assert tasks[0].enqueued_at == 1796030000.5
+    # The batch's new tasks share one moment: the batch's write.
+    (moment,) = {tasks[i].enqueued_at for i in (1, 2, 3)}
+    assert moment >= before
+
+
 def test_the_delivery_worker_reads_the_time_and_a_requeue_restamps(app: jobrunner.App) -> None:
     app_huey = app.huey("main")
     store = store_for(app_huey.storage)
