@@ -349,7 +349,10 @@ def _mapping(
                 )
                 continue
             first[key] = key_node
-        result[key] = _build(value_node, (*path, key), doc, constructor, issues, parents)
+        if type(value_node) is yaml.ScalarNode and value_node.tag == _STR_TAG:
+            result[key] = value_node.value  # most values: a string, without a call and a path
+        else:
+            result[key] = _build(value_node, (*path, key), doc, constructor, issues, parents)
     parents.discard(id(node))
     return result
 
