@@ -17,7 +17,8 @@ from jobrunner.config._reuse import Reuse, to_check, unchanged
 from jobrunner.config._schema import validate_schema
 from jobrunner.config._secrets import redact, secrets_of
 from jobrunner.config._setup import run_setup
-from jobrunner.config._yaml import Path_, dotted, read_yaml
+from jobrunner.config._splice import Source, read
+from jobrunner.config._yaml import Path_, dotted
 from jobrunner.config.model import Config
 from jobrunner.errors import ConfigError, Issue
 
@@ -28,10 +29,17 @@ class Loaded:
     ``reuse`` is what a later load of the same file may take over (``previous=``).
     """
 
-    def __init__(self, config: Config, warnings: list[Issue], reuse: Reuse | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        warnings: list[Issue],
+        reuse: Reuse | None = None,
+        source: Source | None = None,
+    ) -> None:
         self.config = config
         self.warnings = warnings
         self.reuse = reuse
+        self.source = source
 
 
 def load_config(
@@ -40,17 +48,20 @@ def load_config(
     check_imports: bool = True,
     environ: Mapping[str, str] | None = None,
     previous: Loaded | None = None,
+    reloadable: bool = False,
 ) -> Loaded:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem.
 
     ``check_imports`` also runs the ``setup`` functions, then imports each ``function``,
     ``storage_class``, hook and handler; a producer (``jobrunner.load``) skips that so
     it never imports task modules. ``previous``, an earlier load of the same file (a hot
-    reload), lets the definitions that did not change keep their objects (``_reuse.py``).
+    reload), lets the definitions that did not change keep their objects (``_reuse.py``)
+    and their values without reading their YAML again (``_splice.py``); ``reloadable``
+    keeps what a first load needs for that.
     """
     file = os.fspath(path)
     text = _read(file)
-    doc, issues = read_yaml(text, file)
+    doc, issues, source = read(text, file, previous.source if previous else None, reloadable)
     if doc.data is None:
         if not issues:
             issues.append(_empty(text, file))
@@ -92,7 +103,7 @@ def load_config(
     errors = [i for i in issues if i.severity == "error"]
     if errors or config is None:
         raise ConfigError(sorted(errors, key=lambda i: (i.line, i.column)), omitted=doc.omitted)
-    return Loaded(config, [i for i in issues if i.severity != "error"], reuse)
+    return Loaded(config, [i for i in issues if i.severity != "error"], reuse, source)
 
 
 _START = "start with `version: 1`, then instances:, tasks: and schedules:"

@@ -47,6 +47,13 @@ class Document:
     # Values read from the environment by ${VAR}: never shown in a message (_secrets.py).
     secrets: set[str] = field(default_factory=set)
     _index: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict)
+    # A document read in pieces (_splice.py) has no root until a position is asked that its
+    # pieces cannot give: then ``text`` is composed whole. Until then, ``parts`` holds the
+    # (key node, value node) of each piece read, by path, and ``keys`` where each definition
+    # of a section starts, read or taken over.
+    text: str | None = None
+    parts: dict[Path_, tuple[yaml.Node, yaml.Node]] = field(default_factory=dict)
+    keys: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The closest known position of ``path``: itself, else its nearest parent.
@@ -54,6 +61,10 @@ class Document:
         With ``key``, a mapping entry is placed at its key rather than its value
         (an unknown key is reported at the key).
         """
+        if key and self.text is not None and len(path) == 2 and isinstance(path[1], str):
+            known = self.keys.get(str(path[0]), {}).get(path[1])
+            if known is not None:
+                return known
         key_node, node = self._closest(path)
         if node is None:
             return (1, 1)
@@ -62,6 +73,8 @@ class Document:
 
     def key_positions(self, path: Path_) -> dict[Any, tuple[int, int]]:
         """Where each key of the mapping at ``path`` stands: one lookup for a whole section."""
+        if self.text is not None and len(path) == 1 and path[0] in self.keys:
+            return dict(self.keys[str(path[0])])
         node = self._node(path)
         if not isinstance(node, yaml.MappingNode):
             return {}
@@ -103,8 +116,8 @@ class Document:
 
     def _node(self, path: Path_) -> yaml.Node | None:
         """The value node of ``path`` itself, or None."""
-        node = self.root
-        for part in path:
+        _, node, rest = self._start(path)
+        for part in rest:
             child = None if node is None else self._child(node, part)
             if child is None:
                 return None
@@ -113,16 +126,33 @@ class Document:
 
     def _closest(self, path: Path_) -> tuple[yaml.Node | None, yaml.Node | None]:
         """The (key node, value node) of ``path``, or of its longest prefix that exists."""
-        key_node: yaml.Node | None = None
-        node = self.root
+        key_node, node, rest = self._start(path)
         if node is None:
             return None, None
-        for part in path:
+        for part in rest:
             child = self._child(node, part)
             if child is None:
                 break
             key_node, node = child
         return key_node, node
+
+    def _start(self, path: Path_) -> tuple[yaml.Node | None, yaml.Node | None, Path_]:
+        """Where a walk down ``path`` begins: the piece read that holds it, else the root."""
+        if self.text is not None:
+            for depth in (2, 1):
+                part = self.parts.get(path[:depth]) if len(path) >= depth else None
+                if part is not None:
+                    return part[0], part[1], path[depth:]
+            # Inside a section of definitions, not in one read: compose the whole text (it
+            # composes whole too). Elsewhere the root stands in: a name the file does not
+            # have is placed where the root is, as with the whole tree.
+            if path and path[0] in self.keys:
+                text, self.text = self.text, None
+                try:
+                    self.root = _compose(text)
+                except yaml.YAMLError:
+                    self.root = None
+        return None, self.root, path
 
     def _child(self, node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
         if isinstance(node, yaml.SequenceNode):
@@ -171,11 +201,19 @@ def dotted(path: Path_) -> str:
 # by the pure-Python parser alone, whose error messages are the ones _syntax_issue explains.
 # Left over: an empty value inside {...} is placed one column later by libyaml.
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
-_DISAGREE = re.compile(r"[\t?!\r\x80-\U0010ffff]|[|>][-+0-9]*#")
+_BLOCK_SCALAR_COMMENT = re.compile(r"[|>][-+0-9]*#")
+
+
+def libyaml_agrees(text: str) -> bool:
+    """Whether ``text`` has none of the constructs libyaml and PyYAML read differently."""
+    # A search per character: many times faster than one character class on a large text.
+    if not text.isascii() or any(c in text for c in "\t?!\r"):
+        return False
+    return ("|" not in text and ">" not in text) or not _BLOCK_SCALAR_COMMENT.search(text)
 
 
 def _compose(text: str) -> yaml.Node | None:
-    if _FAST_LOADER is not None and _DISAGREE.search(text) is None:
+    if _FAST_LOADER is not None and libyaml_agrees(text):
         try:
             node: yaml.Node | None = yaml.compose(text, Loader=_FAST_LOADER)
             return node

@@ -76,7 +76,7 @@ class Runner:
     def start(self) -> None:
         """Load and validate the config, import every function, start the consumers."""
         with gc_paused():
-            loaded = load_config(self.path, check_imports=True)
+            loaded = load_config(self.path, check_imports=True, reloadable=True)
         if self.options.configure_logging is not None:
             self.options.configure_logging(loaded.config.logging)
         names = self.options.instances or tuple(loaded.config.instances)
