@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.scale_startup import write_config as write_large_config
 from jobrunner.config import Loaded, load_config
 from jobrunner.config import _splice as splice
 from jobrunner.errors import ConfigError
@@ -139,21 +140,11 @@ def test_a_load_in_pieces_is_the_load_of_the_whole_file(
     assert in_pieces > loads // 4
 
 
-def _large(path: Path, size: int, minute: int) -> None:
-    lines = ["version: 1", "tasks:"]
-    lines += [f"  t{i}: {{function: sample_tasks:add, retries: {i % 3}}}" for i in range(size)]
-    lines.append("schedules:")
-    for i in range(size):
-        cron = f"{minute if i == 7 else i % 60} */2 * * *"
-        lines.append(f"  s{i}: {{function: sample_tasks:add, cron: '{cron}'}}")
-    path.write_text("\n".join(lines) + "\n")
-
-
 def test_a_reload_of_one_changed_schedule_composes_only_that_schedule(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = project / "jobs.yaml"
-    _large(path, 2000, minute=0)
+    write_large_config(path, 2000, minute=0)  # what benchmarks/scale_startup.py measures
     first = load_config(path, check_imports=True, reloadable=True)
     composed: list[str] = []
     compose = splice._compose  # type: ignore[attr-defined]
@@ -163,16 +154,16 @@ def test_a_reload_of_one_changed_schedule_composes_only_that_schedule(
         return compose(text)
 
     monkeypatch.setattr(splice, "_compose", spy)
-    _large(path, 2000, minute=30)
+    write_large_config(path, 2000, minute=30)
     loaded = load_config(path, check_imports=True, previous=first)
     # `version: 1` and the one schedule: every other definition is taken over.
     assert composed == [
         "version: 1\n",
-        "  s7: {function: sample_tasks:add, cron: '30 */2 * * *'}\n",
+        "  s0: {function: benchmarks._tasks:noop, cron: '30 */2 * * *'}\n",
     ]
     assert loaded.config == load_config(path, check_imports=True).config
-    s7 = loaded.config.schedules["s7"]
-    assert (s7.location.line, s7.location.column) == (2000 + 3 + 7 + 1, 3)
+    s0 = loaded.config.schedules["s0"]
+    assert (s0.location.line, s0.location.column) == (2000 + 4, 3)
     assert loaded.config.tasks["t5"] is first.config.tasks["t5"]  # reused, as before
 
 
