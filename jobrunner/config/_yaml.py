@@ -54,6 +54,7 @@ class Document:
     text: str | None = None
     parts: dict[Path_, tuple[yaml.Node, yaml.Node]] = field(default_factory=dict)
     keys: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    _sections: dict[Any, dict[Any, tuple[int, int]]] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The closest known position of ``path``: itself, else its nearest parent.
@@ -61,8 +62,13 @@ class Document:
         With ``key``, a mapping entry is placed at its key rather than its value
         (an unknown key is reported at the key).
         """
-        if key and self.text is not None and len(path) == 2 and isinstance(path[1], str):
-            known = self.keys.get(str(path[0]), {}).get(path[1])
+        if key and len(path) == 2:
+            # Each definition's position (its Location) is asked for: a lookup in its
+            # section's key positions, found once, instead of a walk from the root.
+            section = self._sections.get(path[0])
+            if section is None:
+                section = self._sections[path[0]] = self.key_positions(path[:1])
+            known = section.get(path[1])
             if known is not None:
                 return known
         key_node, node = self._closest(path)
