@@ -28,8 +28,9 @@ from typing import Any
 
 import yaml
 
+from jobrunner.config import _yaml
 from jobrunner.config._limits import MAX_VALUES
-from jobrunner.config._yaml import Document, Path_, _compose, _mapping, libyaml_agrees, read_yaml
+from jobrunner.config._yaml import Document, Path_, build_mapping, libyaml_agrees, read_yaml
 from jobrunner.errors import Issue
 
 SECTIONS = ("tasks", "schedules")
@@ -107,6 +108,7 @@ class Source:
         self._pieces = pieces
 
     def pieces(self) -> Pieces | None:
+        """The definitions the next read may take over, if the text can be cut."""
         if self._pieces is None:
             plan = layout(self.text)
             self._pieces = _pieces_of(self.data, plan) if plan is not None else {}
@@ -119,8 +121,7 @@ def read(
     """``read_yaml``, in pieces where ``previous`` allows it; and, with ``keep`` or
     ``previous``, the :class:`Source` the next read of the file may take pieces from."""
     kept = previous.pieces() if previous is not None else None
-    plan = layout(text) if kept is not None else None
-    if plan is not None and kept is not None:
+    if kept is not None and (plan := layout(text)) is not None:
         found = _read_in_pieces(file, plan, kept)
         if found is not None:
             doc, issues, pieces = found
@@ -195,15 +196,10 @@ class _Whole(Exception):
 def _read_in_pieces(
     file: str, plan: Layout, previous: Pieces
 ) -> tuple[Document, list[Issue], Pieces] | None:
-    changed = 0
-    total = sum(len(spans) for spans in plan.entries.values())
-    for name, spans in plan.entries.items():
-        for span in spans:
-            kept = previous.get((name, span.name))
-            if kept is None or kept.line != span.line or kept.text != plan.lines(span):
-                changed += 1
-    if changed > MAX_CHANGED * total or not plan.sections:
+    if not plan.sections:
         return None
+    most = MAX_CHANGED * sum(len(spans) for spans in plan.entries.values())
+    changed = 0
     # The root as the whole read places it (its first key, the first line's start), without
     # the pairs: the ones read are in doc.parts, and the others compose the text whole.
     first = yaml.Mark(file, 0, plan.sections[0].line, 0, None, 0)
@@ -227,6 +223,9 @@ def _read_in_pieces(
                 chunk = plan.lines(span)
                 piece = previous.get((top.name, span.name))
                 if piece is None or piece.line != span.line or piece.text != chunk:
+                    changed += 1
+                    if changed > most:
+                        return None  # one compose of the whole text is cheaper
                     column = plan.indents[top.name]
                     value = _piece(plan, span, (top.name,), column, doc, constructor, issues)
                     piece = Piece(span.line, chunk, value, (span.line + 1, column + 1))
@@ -255,7 +254,7 @@ def _piece(
     issues: list[Issue],
 ) -> Any:
     """The value of the key that starts ``span``, composed at its own lines."""
-    node = _compose("\n" * span.line + plan.lines(span))
+    node = _yaml.compose("\n" * span.line + plan.lines(span))
     if not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
         raise _Whole
     key_node, value_node = node.value[0]
@@ -267,7 +266,7 @@ def _piece(
         or (mark.line, mark.column) != (span.line, column)
     ):
         raise _Whole
-    value = _mapping(node, path, doc, constructor, issues, set())[span.name]
+    value = build_mapping(node, path, doc, constructor, issues, set())[span.name]
     doc.parts[(*path, span.name)] = (key_node, value_node)
     return value
 

@@ -155,7 +155,7 @@ class Document:
             if path and path[0] in self.keys:
                 text, self.text = self.text, None
                 try:
-                    self.root = _compose(text)
+                    self.root = compose(text)
                 except yaml.YAMLError:
                     self.root = None
         return None, self.root, path
@@ -218,7 +218,8 @@ def libyaml_agrees(text: str) -> bool:
     return ("|" not in text and ">" not in text) or not _BLOCK_SCALAR_COMMENT.search(text)
 
 
-def _compose(text: str) -> yaml.Node | None:
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of ``text``: libyaml's parser where it reads ``text`` as PyYAML's does."""
     if _FAST_LOADER is not None and libyaml_agrees(text):
         try:
             node: yaml.Node | None = yaml.compose(text, Loader=_FAST_LOADER)
@@ -237,7 +238,7 @@ def read_yaml(text: str, file: str) -> tuple[Document, list[Issue]]:
     if too_many_values(text, _FAST_LOADER or yaml.SafeLoader):
         return Document(file, None), [too_large(file)]
     try:
-        node = _compose(text)
+        node = compose(text)
     except yaml.MarkedYAMLError as exc:
         return Document(file, None), [_syntax_issue(exc, text, file)]
     except yaml.YAMLError as exc:
@@ -315,7 +316,7 @@ def _build(
         )
         return None
     if isinstance(node, yaml.MappingNode):
-        return _mapping(node, path, doc, constructor, issues, parents)
+        return build_mapping(node, path, doc, constructor, issues, parents)
     if isinstance(node, yaml.SequenceNode):
         parents.add(id(node))
         items = [
@@ -327,7 +328,7 @@ def _build(
     return _scalar(node, path, doc, constructor, issues)
 
 
-def _mapping(
+def build_mapping(
     node: yaml.MappingNode,
     path: Path_,
     doc: Document,

@@ -14,6 +14,7 @@ import pytest
 from benchmarks.scale_startup import write_config as write_large_config
 from jobrunner.config import Loaded, load_config
 from jobrunner.config import _splice as splice
+from jobrunner.config import _yaml as yaml_reader
 from jobrunner.errors import ConfigError
 
 BASE = """\
@@ -147,13 +148,14 @@ def test_a_reload_of_one_changed_schedule_composes_only_that_schedule(
     write_large_config(path, 2000, minute=0)  # what benchmarks/scale_startup.py measures
     first = load_config(path, check_imports=True, reloadable=True)
     composed: list[str] = []
-    compose = splice._compose  # type: ignore[attr-defined]
+    compose = yaml_reader.compose
 
     def spy(text: str) -> Any:
         composed.append(text.lstrip("\n"))
         return compose(text)
 
-    monkeypatch.setattr(splice, "_compose", spy)
+    # Every compose: of a piece, and of the whole text should a position need it.
+    monkeypatch.setattr(yaml_reader, "compose", spy)
     write_large_config(path, 2000, minute=30)
     loaded = load_config(path, check_imports=True, previous=first)
     # `version: 1` and the one schedule: every other definition is taken over.
