@@ -217,6 +217,7 @@ def _read_in_pieces(
                 continue
             values: dict[str, Any] = {}
             keys = doc.keys[top.name] = {}
+            doc.cut.add(top.name)
             for span in cuts:
                 if span.name in values:
                     return None  # a repeated name: the whole read reports it

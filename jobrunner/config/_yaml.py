@@ -49,12 +49,13 @@ class Document:
     _index: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict)
     # A document read in pieces (_splice.py) has no root until a position is asked that its
     # pieces cannot give: then ``text`` is composed whole. Until then, ``parts`` holds the
-    # (key node, value node) of each piece read, by path, and ``keys`` where each definition
-    # of a section starts, read or taken over.
+    # (key node, value node) of each piece read, by path, and ``cut`` the sections read
+    # definition by definition, whose key positions the splice puts in ``keys``.
     text: str | None = None
     parts: dict[Path_, tuple[yaml.Node, yaml.Node]] = field(default_factory=dict)
-    keys: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
-    _sections: dict[Any, dict[Any, tuple[int, int]]] = field(default_factory=dict)
+    cut: set[str] = field(default_factory=set)
+    # Where each key of a top-level section stands, by section: found once per section.
+    keys: dict[Any, dict[Any, tuple[int, int]]] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The closest known position of ``path``: itself, else its nearest parent.
@@ -64,11 +65,8 @@ class Document:
         """
         if key and len(path) == 2:
             # Each definition's position (its Location) is asked for: a lookup in its
-            # section's key positions, found once, instead of a walk from the root.
-            section = self._sections.get(path[0])
-            if section is None:
-                section = self._sections[path[0]] = self.key_positions(path[:1])
-            known = section.get(path[1])
+            # section's key positions instead of a walk from the root.
+            known = self._section_keys(path[0]).get(path[1])
             if known is not None:
                 return known
         key_node, node = self._closest(path)
@@ -79,9 +77,17 @@ class Document:
 
     def key_positions(self, path: Path_) -> dict[Any, tuple[int, int]]:
         """Where each key of the mapping at ``path`` stands: one lookup for a whole section."""
-        if self.text is not None and len(path) == 1 and path[0] in self.keys:
-            return dict(self.keys[str(path[0])])
-        node = self._node(path)
+        if len(path) == 1:
+            return dict(self._section_keys(path[0]))
+        return self._positions(self._node(path))
+
+    def _section_keys(self, section: str | int) -> dict[Any, tuple[int, int]]:
+        found = self.keys.get(section)
+        if found is None:
+            found = self.keys[section] = self._positions(self._node((section,)))
+        return found
+
+    def _positions(self, node: yaml.Node | None) -> dict[Any, tuple[int, int]]:
         if not isinstance(node, yaml.MappingNode):
             return {}
         return {
@@ -152,7 +158,7 @@ class Document:
             # Inside a section of definitions, not in one read: compose the whole text (it
             # composes whole too). Elsewhere the root stands in: a name the file does not
             # have is placed where the root is, as with the whole tree.
-            if path and path[0] in self.keys:
+            if path and path[0] in self.cut:
                 text, self.text = self.text, None
                 try:
                     self.root = compose(text)
